@@ -1,0 +1,141 @@
+/**
+ * Publishing entries with EventBridge PutEvents (I/O).
+ *
+ * The SDK's own retries are off (`maxAttempts: 1`): one loop here retries
+ * what can succeed on retry, HTTP-level and per-entry alike, inside the run's
+ * deadline.
+ *
+ * @module
+ */
+
+import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
+import { type Deadline, DeadlineError, raceSignal, sleep } from "./deadline.ts";
+import type { EventEntry } from "./event.ts";
+import { messageOf } from "./errors.ts";
+
+/** What became of one entry. */
+export type EntryResult =
+  | { ok: true; eventId: string }
+  | { ok: false; code: string; message: string; retryable: boolean };
+
+/** How to reach EventBridge. */
+export interface PublishOptions {
+  region: string;
+  /** Overrides the regional endpoint (tests, VPC endpoints, FIPS). */
+  endpoint?: string;
+  deadline: Deadline;
+  /** Jitter source, for deterministic tests. */
+  random?: () => number;
+}
+
+/** Entry error codes that a later attempt can clear. */
+const RETRYABLE_ENTRY_CODES = new Set(["ThrottlingException", "InternalFailure", "InternalException"]);
+
+/** Service error names that a later attempt can clear. */
+const RETRYABLE_ERRORS = new Set([
+  "ThrottlingException",
+  "Throttling",
+  "TooManyRequestsException",
+  "InternalException",
+  "InternalFailure",
+  "ServiceUnavailable",
+  "RequestTimeout",
+  "RequestTimeoutException",
+  "TimeoutError",
+]);
+
+const BASE_BACKOFF_MS = 50;
+const MAX_BACKOFF_MS = 800;
+
+/**
+ * Sends `entries` (at most 10) and returns one result per entry, in order.
+ * Retries throttling, internal failures, 5xx and network errors with jittered
+ * exponential backoff until the deadline; never throws.
+ */
+export async function publish(entries: EventEntry[], options: PublishOptions): Promise<EntryResult[]> {
+  const { deadline, random = Math.random } = options;
+  const ms = Math.max(1, deadline.remaining());
+  const client = new EventBridgeClient({
+    region: options.region,
+    endpoint: options.endpoint,
+    maxAttempts: 1,
+    requestHandler: { requestTimeout: ms, connectionTimeout: ms, throwOnRequestTimeout: true },
+  });
+  const results: EntryResult[] = entries.map(() => ({
+    ok: false,
+    code: "NotSent",
+    message: "not sent",
+    retryable: true,
+  }));
+  try {
+    for (let attempt = 0;; attempt++) {
+      const pending = results.flatMap((r, i) => (!r.ok && r.retryable ? [i] : []));
+      if (pending.length === 0) return results;
+      const outcome = await sendOnce(client, pending.map((i) => entries[i]), deadline);
+      pending.forEach((index, k) => results[index] = outcome[k]);
+      if (!results.some((r) => !r.ok && r.retryable)) return results;
+      const backoff = Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** attempt) * (0.5 + random() / 2);
+      if (deadline.remaining() <= backoff) return results;
+      await sleep(backoff, deadline.signal);
+    }
+  } finally {
+    client.destroy();
+  }
+}
+
+async function sendOnce(
+  client: EventBridgeClient,
+  entries: EventEntry[],
+  deadline: Deadline,
+): Promise<EntryResult[]> {
+  const command = new PutEventsCommand({
+    Entries: entries.map((e) => ({ ...e, Time: new Date(e.Time) })),
+  });
+  try {
+    const output = await raceSignal(
+      client.send(command, { abortSignal: deadline.signal }),
+      deadline.signal,
+    );
+    return entries.map((_, i) => entryResult(output.Entries?.[i]));
+  } catch (error) {
+    const failure = requestFailure(error);
+    return entries.map(() => failure);
+  }
+}
+
+function entryResult(
+  entry: { EventId?: string; ErrorCode?: string; ErrorMessage?: string } | undefined,
+): EntryResult {
+  if (entry?.EventId && !entry.ErrorCode) return { ok: true, eventId: entry.EventId };
+  const code = entry?.ErrorCode ?? "MissingResult";
+  return {
+    ok: false,
+    code,
+    message: entry?.ErrorMessage ?? "EventBridge returned no EventId for the entry",
+    retryable: RETRYABLE_ENTRY_CODES.has(code) || code === "MissingResult",
+  };
+}
+
+/** Classifies a failed PutEvents request. */
+export function requestFailure(error: unknown): EntryResult & { ok: false } {
+  if (error instanceof DeadlineError || (error as Error)?.name === "AbortError") {
+    return { ok: false, code: "Timeout", message: "no answer before the timeout", retryable: true };
+  }
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
+  const name = e?.name ?? "Error";
+  const status = e?.$metadata?.httpStatusCode;
+  if (name === "CredentialsProviderError") {
+    return { ok: false, code: "NoCredentials", message: messageOf(error), retryable: false };
+  }
+  const retryable = Boolean(e?.$retryable) || RETRYABLE_ERRORS.has(name) ||
+    (status !== undefined && status >= 500) || status === undefined;
+  const message = status === undefined ? messageOf(error) : `HTTP ${status}: ${messageOf(error)}`;
+  return { ok: false, code: name, message, retryable };
+}
+
+/** The endpoint a client for `region` talks to, for messages. */
+export function endpointFor(region: string, endpoint?: string): string {
+  if (endpoint) return endpoint;
+  const suffix = region.startsWith("cn-") ? "amazonaws.com.cn" : "amazonaws.com";
+  return `https://events.${region}.${suffix}`;
+}

@@ -1,0 +1,115 @@
+/**
+ * The PAM session that pam_exec describes in tattle's environment (pure).
+ *
+ * @module
+ */
+
+import type { EnvReader } from "./env.ts";
+import { usageError } from "./errors.ts";
+
+/** Whether the session is starting or ending, as the event reports it. */
+export type SessionState = "opened" | "closed";
+
+/** The endpoints of the SSH connection, from SSH_CONNECTION. */
+export interface SshConnection {
+  clientIp: string;
+  clientPort: number;
+  serverIp: string;
+  serverPort: number;
+}
+
+/** One PAM session open or close, as read from the environment. */
+export interface Session {
+  state: SessionState;
+  user: string;
+  rhost: string;
+  service: string;
+  tty: string;
+  connection?: SshConnection;
+  /** SSH_AUTH_INFO_0 as OpenSSH wrote it (bounded), when present. */
+  authInfo?: string;
+  /** Names of the event fields whose input was cut to {@link LIMITS}. */
+  truncated: string[];
+}
+
+/** Longest accepted value of each input; longer values are cut. */
+export const LIMITS = {
+  pamValue: 256,
+  sshConnection: 256,
+  authInfo: 4096,
+} as const;
+
+const STATES: Record<string, SessionState> = {
+  open_session: "opened",
+  close_session: "closed",
+};
+
+/**
+ * Reads the session from the PAM environment.
+ *
+ * @throws {TattleError} exit 64 when PAM_TYPE is not a session open or close:
+ * tattle belongs in the `session` stack only.
+ */
+export function readSession(env: EnvReader): Session {
+  const type = env("PAM_TYPE");
+  const state = type === undefined ? undefined : STATES[type];
+  if (!state) {
+    const shown = type === undefined ? "unset" : JSON.stringify(type.slice(0, 64));
+    throw usageError(
+      `PAM_TYPE is ${shown}, not open_session or close_session: ` +
+        "tattle belongs in the PAM session stack (session optional pam_exec.so /usr/local/bin/tattle)",
+    );
+  }
+  const truncated: string[] = [];
+  const bounded = (name: string, field: string, limit: number): string | undefined => {
+    const value = env(name);
+    if (value === undefined || value.length <= limit) return value;
+    truncated.push(field);
+    return cutAt(value, limit);
+  };
+  const session: Session = {
+    state,
+    user: bounded("PAM_USER", "username", LIMITS.pamValue) ?? "",
+    rhost: bounded("PAM_RHOST", "remote_host", LIMITS.pamValue) ?? "",
+    service: bounded("PAM_SERVICE", "service", LIMITS.pamValue) ?? "",
+    tty: bounded("PAM_TTY", "tty", LIMITS.pamValue) ?? "",
+    truncated,
+  };
+  const connection = parseSshConnection(env("SSH_CONNECTION")?.slice(0, LIMITS.sshConnection));
+  if (connection) session.connection = connection;
+  const authInfo = bounded("SSH_AUTH_INFO_0", "auth", LIMITS.authInfo);
+  if (authInfo) session.authInfo = authInfo;
+  return session;
+}
+
+/** Cuts a string to at most `limit` UTF-16 units without splitting a surrogate pair. */
+export function cutAt(value: string, limit: number): string {
+  const cut = value.slice(0, limit);
+  const last = cut.charCodeAt(cut.length - 1);
+  return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut;
+}
+
+const PORT = /^\d{1,5}$/;
+
+/**
+ * Parses SSH_CONNECTION ("client_ip client_port server_ip server_port");
+ * `undefined` for anything else.
+ */
+export function parseSshConnection(value: string | undefined): SshConnection | undefined {
+  const parts = value?.trim().split(" ");
+  if (!parts || parts.length !== 4) return undefined;
+  const [clientIp, clientPort, serverIp, serverPort] = parts;
+  if (!isIp(clientIp) || !isIp(serverIp)) return undefined;
+  if (!PORT.test(clientPort) || !PORT.test(serverPort)) return undefined;
+  const client = Number(clientPort);
+  const server = Number(serverPort);
+  if (client > 65535 || server > 65535) return undefined;
+  return { clientIp, clientPort: client, serverIp, serverPort: server };
+}
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const IPV6 = /^[0-9a-fA-F:.]{2,45}(%[0-9A-Za-z._-]{1,32})?$/;
+
+function isIp(value: string): boolean {
+  return IPV4.test(value) || (value.includes(":") && IPV6.test(value));
+}

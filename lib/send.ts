@@ -1,0 +1,43 @@
+/**
+ * Sending one event now, within the run's deadline.
+ *
+ * @module
+ */
+
+import type { Config } from "./config.ts";
+import type { Deadline } from "./deadline.ts";
+import { unavailableError } from "./errors.ts";
+import type { EventEntry, Identity } from "./event.ts";
+
+/** The environment the AWS SDK reads settings from that tattle's config decides. */
+export function sdkEnvironment(config: Config): Record<string, string> {
+  // The SDK's instance-role credential provider takes its IMDS endpoint from
+  // the environment only; this is how `imds_endpoint` reaches it.
+  return { AWS_EC2_METADATA_SERVICE_ENDPOINT: config.imds_endpoint };
+}
+
+/**
+ * Publishes `entry` and returns its EventId.
+ *
+ * @throws {TattleError} exit 69 with EventBridge's error code and message.
+ */
+export async function sendEntry(
+  entry: EventEntry,
+  config: Config,
+  identity: Identity,
+  deadline: Deadline,
+): Promise<string> {
+  const { publish, endpointFor } = await import("./eventbridge.ts");
+  const region = config.region ?? identity.region;
+  const [result] = await publish([entry], { region, endpoint: config.endpoint_url, deadline });
+  if (result.ok) return result.eventId;
+  const where = endpointFor(region, config.endpoint_url);
+  if (result.code === "Timeout") {
+    throw unavailableError(
+      `EventBridge at ${where} did not answer within the ${config.timeout} s timeout`,
+    );
+  }
+  throw unavailableError(
+    `EventBridge at ${where} did not accept the event: ${result.code}: ${result.message}`,
+  );
+}
