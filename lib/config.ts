@@ -69,7 +69,9 @@ const SCHEMA: Record<keyof Config, Check> = {
   detail_type: text(128),
   event_bus: text(1600),
   region: (value) => {
-    if (typeof value !== "string" || !REGION.test(value)) throw "must be an AWS region like us-east-1";
+    if (typeof value !== "string" || !REGION.test(value)) {
+      throw "must be an AWS region like us-east-1";
+    }
     return value;
   },
   endpoint_url: url,

@@ -8,7 +8,11 @@
  * @module
  */
 
-import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
+import {
+  EventBridgeClient,
+  type EventBridgeClientConfig,
+  PutEventsCommand,
+} from "@aws-sdk/client-eventbridge";
 import { type Deadline, DeadlineError, raceSignal, sleep } from "./deadline.ts";
 import type { EventEntry } from "./event.ts";
 import { messageOf } from "./errors.ts";
@@ -24,12 +28,18 @@ export interface PublishOptions {
   /** Overrides the regional endpoint (tests, VPC endpoints, FIPS). */
   endpoint?: string;
   deadline: Deadline;
+  /** Credentials or a provider; the SDK's default chain when unset. */
+  credentials?: EventBridgeClientConfig["credentials"];
   /** Jitter source, for deterministic tests. */
   random?: () => number;
 }
 
 /** Entry error codes that a later attempt can clear. */
-const RETRYABLE_ENTRY_CODES = new Set(["ThrottlingException", "InternalFailure", "InternalException"]);
+const RETRYABLE_ENTRY_CODES = new Set([
+  "ThrottlingException",
+  "InternalFailure",
+  "InternalException",
+]);
 
 /** Service error names that a later attempt can clear. */
 const RETRYABLE_ERRORS = new Set([
@@ -52,12 +62,16 @@ const MAX_BACKOFF_MS = 800;
  * Retries throttling, internal failures, 5xx and network errors with jittered
  * exponential backoff until the deadline; never throws.
  */
-export async function publish(entries: EventEntry[], options: PublishOptions): Promise<EntryResult[]> {
+export async function publish(
+  entries: EventEntry[],
+  options: PublishOptions,
+): Promise<EntryResult[]> {
   const { deadline, random = Math.random } = options;
   const ms = Math.max(1, deadline.remaining());
   const client = new EventBridgeClient({
     region: options.region,
     endpoint: options.endpoint,
+    credentials: options.credentials,
     maxAttempts: 1,
     requestHandler: { requestTimeout: ms, connectionTimeout: ms, throwOnRequestTimeout: true },
   });
@@ -74,7 +88,8 @@ export async function publish(entries: EventEntry[], options: PublishOptions): P
       const outcome = await sendOnce(client, pending.map((i) => entries[i]), deadline);
       pending.forEach((index, k) => results[index] = outcome[k]);
       if (!results.some((r) => !r.ok && r.retryable)) return results;
-      const backoff = Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** attempt) * (0.5 + random() / 2);
+      const backoff = Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** attempt) *
+        (0.5 + random() / 2);
       if (deadline.remaining() <= backoff) return results;
       await sleep(backoff, deadline.signal);
     }
@@ -121,7 +136,11 @@ export function requestFailure(error: unknown): EntryResult & { ok: false } {
   if (error instanceof DeadlineError || (error as Error)?.name === "AbortError") {
     return { ok: false, code: "Timeout", message: "no answer before the timeout", retryable: true };
   }
-  const e = error as { name?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
+  const e = error as {
+    name?: string;
+    $metadata?: { httpStatusCode?: number };
+    $retryable?: unknown;
+  };
   const name = e?.name ?? "Error";
   const status = e?.$metadata?.httpStatusCode;
   if (name === "CredentialsProviderError") {

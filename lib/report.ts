@@ -16,7 +16,11 @@ export function stderrLine(line: string): void {
 }
 
 /** Reports `error` and returns the exit code for it. */
-export function reportError(error: unknown, debug: boolean, write: WriteLine = stderrLine): ExitCode {
+export function reportError(
+  error: unknown,
+  debug: boolean,
+  write: WriteLine = stderrLine,
+): ExitCode {
   const known = error instanceof TattleError;
   const message = known ? error.message : `internal error: ${messageOf(error)}`;
   write(`tattle: error: ${message.replaceAll(/[\r\n]+/g, " ")}`);

@@ -59,7 +59,7 @@ export function keyFingerprint(keyType: string, base64Blob: string): string | un
   if (!BASE64.test(base64Blob)) return undefined;
   const blob = Uint8Array.from(atob(base64Blob), (c) => c.charCodeAt(0));
   const key = keyType.endsWith(CERT_SUFFIX) ? certifiedKey(blob) : blob;
-  if (!key || readString(key, 0)?.text !== plainType(keyType)) return undefined;
+  if (!key || !isPlainKey(key, plainType(keyType))) return undefined;
   const digest = createHash("sha256").update(key).digest("base64");
   return `SHA256:${digest.replace(/=+$/, "")}`;
 }
@@ -107,6 +107,21 @@ function certifiedKey(cert: Uint8Array): Uint8Array | undefined {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
   return out;
+}
+
+/** Whether `blob` is a plain key of `type`: its name, then exactly its fields. */
+function isPlainKey(blob: Uint8Array, type: string): boolean {
+  const name = readString(blob, 0);
+  if (name?.text !== type) return false;
+  const fields = KEY_FIELDS[type];
+  if (fields === undefined) return true; // a type newer than this list: trust the name
+  let offset = name.end;
+  for (let i = 0; i < fields; i++) {
+    const field = readString(blob, offset);
+    if (!field) return false;
+    offset = field.end;
+  }
+  return offset === blob.length;
 }
 
 function readString(

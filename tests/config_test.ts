@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import { parseCli } from "../lib/args.ts";
+import { DEFAULTS, parseConfigFile, resolveConfig } from "../lib/config.ts";
+import { loadConfig } from "../lib/config_file.ts";
+import { EXIT, TattleError } from "../lib/errors.ts";
+
+const PATH = "/etc/tattle/config.json";
+
+function assertFails(fn: () => unknown, exitCode: number, pattern: RegExp) {
+  assert.throws(fn, (error: unknown) => {
+    assert(error instanceof TattleError, String(error));
+    assert.equal(error.exitCode, exitCode);
+    assert.match(error.message, pattern);
+    return true;
+  });
+}
+
+Deno.test("an empty file gives the defaults", () => {
+  assert.deepEqual(resolveConfig(parseConfigFile("{}", PATH), {}, PATH), DEFAULTS);
+});
+
+Deno.test("every key is read from the file", () => {
+  const file = {
+    source: "com.example.ssh",
+    detail_type: "login",
+    event_bus: "arn:aws:events:us-east-1:123456789012:event-bus/security",
+    region: "eu-west-1",
+    endpoint_url: "https://events.eu-west-1.amazonaws.com/",
+    imds_endpoint: "http://[fd00:ec2::254]",
+    identity: "none",
+    resources: ["arn:aws:ec2:eu-west-1:123456789012:instance/i-1"],
+    timeout: 1.5,
+    extra_detail: { team: "ops" },
+  };
+  const config = resolveConfig(parseConfigFile(JSON.stringify(file), PATH), {}, PATH);
+  assert.deepEqual(config, { ...file, endpoint_url: "https://events.eu-west-1.amazonaws.com" });
+});
+
+Deno.test("flags win over the file, the file over the defaults", () => {
+  const file = parseConfigFile('{"region": "eu-west-1", "timeout": 5, "source": "file"}', PATH);
+  const flags = parseCli(["--region", "us-west-2", "--timeout", "0.5"]).settings;
+  const config = resolveConfig(file, flags, PATH);
+  assert.equal(config.region, "us-west-2");
+  assert.equal(config.timeout, 0.5);
+  assert.equal(config.source, "file");
+  assert.equal(config.detail_type, DEFAULTS.detail_type);
+});
+
+Deno.test("every config file error exits 78 naming the file, the key and the problem", () => {
+  const cases: Array<[string, RegExp]> = [
+    ["not json", /config file \/etc\/tattle\/config.json is not valid JSON/],
+    ["[]", /must contain a JSON object/],
+    ['{"sauce": "x"}', /unknown key "sauce"/],
+    ['{"source": 1}', /"source" must be a string/],
+    ['{"source": ""}', /"source" must be 1 to 256 characters/],
+    ['{"detail_type": null}', /"detail_type" must be a string/],
+    ['{"event_bus": []}', /"event_bus" must be a string/],
+    ['{"region": "moon-1"}', /"region" must be an AWS region/],
+    ['{"endpoint_url": "ftp://x"}', /"endpoint_url" must be an http/],
+    ['{"endpoint_url": "not a url"}', /"endpoint_url" must be an http/],
+    ['{"imds_endpoint": 169}', /"imds_endpoint" must be a string/],
+    ['{"identity": "ec2"}', /"identity" must be "imds" or "none"/],
+    ['{"resources": "arn"}', /"resources" must be a list/],
+    ['{"resources": [""]}', /"resources" must be a list of non-empty strings/],
+    ['{"timeout": "2"}', /"timeout" must be a number/],
+    ['{"timeout": 0}', /"timeout" must be a number/],
+    ['{"timeout": 600}', /"timeout" must be a number/],
+    ['{"extra_detail": []}', /"extra_detail" must be an object/],
+    ['{"extra_detail": {"a": 1}}', /"extra_detail" "a" must be a string/],
+    ['{"extra_detail": {"username": "x"}}', /"username" is a field tattle sets itself/],
+  ];
+  for (const [text, pattern] of cases) {
+    assertFails(() => parseConfigFile(text, PATH), EXIT.CONFIG, pattern);
+  }
+});
+
+Deno.test("identity none without a region is a config error", () => {
+  assertFails(
+    () => resolveConfig({ identity: "none" }, {}, PATH),
+    EXIT.CONFIG,
+    /identity "none" needs a region: set "region" in \/etc\/tattle\/config.json or pass --region/,
+  );
+});
+
+Deno.test("a missing default file means defaults; a missing --config file is an error", async () => {
+  const notFound = () => Promise.reject(new Deno.errors.NotFound("no such file"));
+  assert.deepEqual(await loadConfig(PATH, false, {}, notFound), DEFAULTS);
+  await assert.rejects(loadConfig("/srv/x.json", true, {}, notFound), (error: unknown) => {
+    assert(error instanceof TattleError);
+    assert.equal(error.exitCode, EXIT.CONFIG);
+    assert.equal(error.message, "config file /srv/x.json does not exist");
+    return true;
+  });
+});
+
+Deno.test("an unreadable or invalid file is an error even at the default path", async () => {
+  const denied = () => Promise.reject(new Deno.errors.PermissionDenied("permission denied"));
+  await assert.rejects(loadConfig(PATH, false, {}, denied), /cannot be read: permission denied/);
+  const invalid = () => Promise.resolve('{"timeout": -1}');
+  await assert.rejects(loadConfig(PATH, false, {}, invalid), /"timeout" must be a number/);
+});

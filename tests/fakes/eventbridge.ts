@@ -1,0 +1,174 @@
+/**
+ * A fake Amazon EventBridge that speaks PutEvents over AWS JSON 1.1, checks
+ * SigV4 signatures for service `events`, and has switchable faults.
+ *
+ * @module
+ */
+
+import { verifySigV4 } from "./sigv4.ts";
+
+/** Faults the fake can be switched to. */
+export type EventBridgeFault =
+  | "none"
+  | "500" // every request: HTTP 500 InternalException
+  | "throttle" // every request: HTTP 400 ThrottlingException
+  | "failed-entry" // HTTP 200, FailedEntryCount 1, entry error `entryErrorCode`
+  | "access-denied" // HTTP 400 AccessDeniedException
+  | "hang"; // read the request, never answer
+
+/** One entry the fake accepted. */
+export interface ReceivedEntry {
+  Source: string;
+  DetailType: string;
+  Resources: string[];
+  Detail: string;
+  Time?: number;
+  EventBusName?: string;
+  /** The Detail, parsed. */
+  detail: Record<string, unknown>;
+  /** The region and access key the request was signed with. */
+  signedBy: { accessKeyId: string; region: string };
+}
+
+/** A running fake EventBridge. */
+export interface FakeEventBridge extends AsyncDisposable {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  fault: EventBridgeFault;
+  /** The entry error code for the `failed-entry` fault. */
+  entryErrorCode: string;
+  /** Requests that failed before reaching PutEvents logic, with the reason. */
+  readonly rejected: string[];
+  /** Entries accepted, in order. */
+  readonly received: ReceivedEntry[];
+  /** Requests seen, including faulted ones. */
+  requestCount: number;
+  /** Credentials the fake accepts: access key → secret. */
+  readonly credentials: Map<string, string>;
+}
+
+/** Starts a fake EventBridge on 127.0.0.1 that accepts the given credentials. */
+export function startFakeEventBridge(credentials: Record<string, string>): FakeEventBridge {
+  const hung: Array<() => void> = [];
+  const state = {
+    fault: "none" as EventBridgeFault,
+    entryErrorCode: "InternalFailure",
+    rejected: [] as string[],
+    received: [] as ReceivedEntry[],
+    requestCount: 0,
+    credentials: new Map(Object.entries(credentials)),
+  };
+
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+    state.requestCount++;
+    const body = new Uint8Array(await request.arrayBuffer());
+    if (state.fault === "hang") {
+      return new Promise<Response>((resolve) =>
+        hung.push(() => resolve(new Response(null, { status: 503 })))
+      );
+    }
+    const url = new URL(request.url);
+    const reject = (status: number, type: string, message: string) => {
+      state.rejected.push(`${type}: ${message}`);
+      return awsError(status, type, message);
+    };
+    if (request.method !== "POST" || url.pathname !== "/") {
+      return reject(404, "UnknownOperationException", `${request.method} ${url.pathname}`);
+    }
+    if (request.headers.get("x-amz-target") !== "AWSEvents.PutEvents") {
+      return reject(
+        400,
+        "UnknownOperationException",
+        request.headers.get("x-amz-target") ?? "no target",
+      );
+    }
+    if (request.headers.get("content-type") !== "application/x-amz-json-1.1") {
+      return reject(
+        400,
+        "SerializationException",
+        "content type must be application/x-amz-json-1.1",
+      );
+    }
+    const scope = verifySigV4(
+      {
+        method: request.method,
+        path: url.pathname,
+        query: url.search.slice(1),
+        headers: request.headers,
+        body,
+      },
+      (key) => state.credentials.get(key),
+    );
+    if (typeof scope === "string") return reject(403, "InvalidSignatureException", scope);
+    if (scope.service !== "events") {
+      return reject(403, "InvalidSignatureException", `signed for ${scope.service}`);
+    }
+
+    if (state.fault === "500") return awsError(500, "InternalException", "fake internal error");
+    if (state.fault === "throttle") return awsError(400, "ThrottlingException", "Rate exceeded");
+    if (state.fault === "access-denied") {
+      return awsError(
+        400,
+        "AccessDeniedException",
+        "User is not authorized to perform: events:PutEvents",
+      );
+    }
+
+    let input: { Entries?: Array<Record<string, unknown>> };
+    try {
+      input = JSON.parse(new TextDecoder().decode(body));
+    } catch {
+      return reject(400, "SerializationException", "body is not JSON");
+    }
+    const entries = input.Entries ?? [];
+    if (entries.length < 1 || entries.length > 10) {
+      return reject(400, "ValidationException", "Entries must have 1 to 10 members");
+    }
+    if (body.length > 256 * 1024) return reject(413, "ValidationException", "request too large");
+
+    const results = entries.map((entry) => {
+      if (state.fault === "failed-entry") {
+        return { ErrorCode: state.entryErrorCode, ErrorMessage: "fake entry failure" };
+      }
+      let detail: unknown;
+      try {
+        detail = JSON.parse(String(entry.Detail));
+      } catch {
+        detail = undefined;
+      }
+      if (typeof detail !== "object" || detail === null || Array.isArray(detail)) {
+        return { ErrorCode: "MalformedDetail", ErrorMessage: "Detail is malformed." };
+      }
+      state.received.push({
+        ...(entry as unknown as ReceivedEntry),
+        detail: detail as Record<string, unknown>,
+        signedBy: { accessKeyId: scope.accessKeyId, region: scope.region },
+      });
+      return { EventId: crypto.randomUUID() };
+    });
+    const failed = results.filter((r) => "ErrorCode" in r).length;
+    return json(200, { Entries: results, FailedEntryCount: failed });
+  });
+
+  return Object.assign(state, {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    async [Symbol.asyncDispose]() {
+      hung.splice(0).forEach((release) => release());
+      await server.shutdown();
+    },
+  }) as FakeEventBridge;
+}
+
+function json(status: number, value: unknown): Response {
+  return new Response(JSON.stringify(value), {
+    status,
+    headers: {
+      "content-type": "application/x-amz-json-1.1",
+      "x-amzn-requestid": crypto.randomUUID(),
+    },
+  });
+}
+
+function awsError(status: number, type: string, message: string): Response {
+  return json(status, { __type: type, message });
+}

@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { envFrom } from "../lib/env.ts";
+import { EXIT, TattleError } from "../lib/errors.ts";
+import { cutAt, LIMITS, parseSshConnection, readSession } from "../lib/pam.ts";
+
+const base = { PAM_USER: "alice", PAM_RHOST: "203.0.113.9", PAM_SERVICE: "sshd", PAM_TTY: "ssh" };
+
+Deno.test("open_session and close_session map to opened and closed", () => {
+  const opened = readSession(envFrom({ ...base, PAM_TYPE: "open_session" }));
+  assert.deepEqual(opened, {
+    state: "opened",
+    user: "alice",
+    rhost: "203.0.113.9",
+    service: "sshd",
+    tty: "ssh",
+    truncated: [],
+  });
+  assert.equal(readSession(envFrom({ ...base, PAM_TYPE: "close_session" })).state, "closed");
+});
+
+Deno.test("any other PAM_TYPE is a usage error naming the value and the session stack", () => {
+  for (const type of ["auth", "account", "password", "", undefined, "open_session\n"]) {
+    assert.throws(
+      () => readSession(envFrom({ ...base, PAM_TYPE: type })),
+      (error: unknown) => {
+        assert(error instanceof TattleError);
+        assert.equal(error.exitCode, EXIT.USAGE);
+        assert.match(error.message, type === undefined ? /PAM_TYPE is unset/ : /PAM_TYPE is "/);
+        assert.match(error.message, /session stack/);
+        return true;
+      },
+    );
+  }
+});
+
+Deno.test("missing PAM values become empty strings", () => {
+  const session = readSession(envFrom({ PAM_TYPE: "open_session" }));
+  assert.equal(session.user, "");
+  assert.equal(session.rhost, "");
+  assert.equal(session.connection, undefined);
+  assert.equal(session.authInfo, undefined);
+});
+
+Deno.test("SSH_CONNECTION gives the client address and port", () => {
+  const session = readSession(envFrom({
+    ...base,
+    PAM_TYPE: "open_session",
+    SSH_CONNECTION: "198.51.100.7 53122 10.0.0.12 22",
+  }));
+  assert.deepEqual(session.connection, {
+    clientIp: "198.51.100.7",
+    clientPort: 53122,
+    serverIp: "10.0.0.12",
+    serverPort: 22,
+  });
+  assert.deepEqual(parseSshConnection("2001:db8::1 40000 2001:db8::2 22")?.clientIp, "2001:db8::1");
+});
+
+Deno.test("malformed SSH_CONNECTION is ignored", () => {
+  for (
+    const value of [
+      "",
+      "1.2.3.4 22",
+      "1.2.3.4 x 5.6.7.8 22",
+      "1.2.3.4 70000 5.6.7.8 22",
+      "999.2.3.4 1 5.6.7.8 22",
+      'evil" 1 5.6.7.8 22',
+      "1.2.3.4 1 5.6.7.8 22 extra",
+    ]
+  ) {
+    assert.equal(parseSshConnection(value), undefined, value);
+  }
+});
+
+Deno.test("long values are cut and reported as truncated", () => {
+  const session = readSession(envFrom({
+    PAM_TYPE: "open_session",
+    PAM_USER: "u".repeat(10_000),
+    PAM_RHOST: "h",
+    SSH_AUTH_INFO_0: "x".repeat(100_000),
+  }));
+  assert.equal(session.user.length, LIMITS.pamValue);
+  assert.equal(session.authInfo?.length, LIMITS.authInfo);
+  assert.deepEqual(session.truncated, ["username", "auth"]);
+});
+
+Deno.test("cutting never splits a surrogate pair", () => {
+  assert.equal(cutAt("ab😀", 3), "ab");
+  assert.equal(cutAt("ab😀", 4), "ab😀");
+});
