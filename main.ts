@@ -9,7 +9,7 @@
 
 import { parseCli, USAGE } from "./lib/args.ts";
 import { loadConfig } from "./lib/config_file.ts";
-import { deadlineIn } from "./lib/deadline.ts";
+import { deadlineAt } from "./lib/deadline.ts";
 import { processEnv } from "./lib/env.ts";
 import { EXIT, type ExitCode } from "./lib/errors.ts";
 import { buildEntry } from "./lib/event.ts";
@@ -27,7 +27,8 @@ export async function main(argv: string[]): Promise<ExitCode> {
     if (args.help) return print(USAGE);
     if (args.version) return print(`tattle ${VERSION}`);
     const config = await loadConfig(args.configPath, args.configExplicit, args.settings);
-    const deadline = deadlineIn(config.timeout * 1000);
+    // The budget counts from when PAM called tattle, not from when config was read.
+    const deadline = deadlineAt(time.getTime() + config.timeout * 1000);
 
     const session = readSession(processEnv());
     const identity = await resolveIdentity(config, deadline);

@@ -16,13 +16,17 @@ export interface Deadline {
   remaining(): number;
 }
 
-/** A deadline `ms` from now on the given clock. */
-export function deadlineIn(ms: number, now: () => number = Date.now): Deadline {
-  const at = now() + ms;
+/** A deadline at `at` (milliseconds since the epoch) on the given clock. */
+export function deadlineAt(at: number, now: () => number = Date.now): Deadline {
   return {
-    signal: AbortSignal.timeout(Math.max(0, ms)),
+    signal: AbortSignal.timeout(Math.max(0, at - now())),
     remaining: () => Math.max(0, at - now()),
   };
+}
+
+/** A deadline `ms` from now. */
+export function deadlineIn(ms: number, now: () => number = Date.now): Deadline {
+  return deadlineAt(now() + ms, now);
 }
 
 /** The error a step fails with when the deadline passes first. */

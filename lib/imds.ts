@@ -73,10 +73,22 @@ export function parseIdentityDocument(text: string): IdentityDocument | undefine
   return ok ? { accountId, region, instanceId } as IdentityDocument : undefined;
 }
 
+/** Turns the SDK's nested error text into one line naming what went wrong. */
 function imdsUnavailable(endpoint: string, error: unknown) {
-  const why = error instanceof DeadlineError ? "no answer before the timeout" : messageOf(error);
+  const text = messageOf(error);
+  const status = /status code (\d{3})/.exec(text)?.[1];
+  let what: string;
+  if (error instanceof DeadlineError) {
+    what = "did not answer before the timeout";
+  } else if (/IMDSv1 is disabled|metadata token with status code (403|404|405)/.test(text)) {
+    what = "refused an IMDSv2 token (tattle never falls back to IMDSv1)";
+  } else if (status) {
+    what = `answered HTTP ${status}`;
+  } else {
+    what = `did not answer: ${text.replace(/^(Error[^:]*: )+/, "")}`;
+  }
   return unavailableError(
-    `IMDS at ${endpoint} did not answer: ${why}; outside EC2 set "identity": "none" and ` +
+    `IMDS at ${endpoint} ${what}; outside EC2 set "identity": "none" and ` +
       `"region" in the config (or pass --identity none --region REGION)`,
     error,
   );

@@ -1,0 +1,277 @@
+/** Black-box tests: tattle run as pam_exec runs it, against the fakes. */
+
+import assert from "node:assert/strict";
+import { dirname } from "node:path";
+import { startFakeEventBridge } from "./fakes/eventbridge.ts";
+import { FAKE_DOCUMENT, FAKE_ROLE, startFakeImds } from "./fakes/imds.ts";
+import { refusedUrl, startSilentServer } from "./fakes/silent.ts";
+import keys from "./fixtures/ssh_keys.json" with { type: "json" };
+import { pamEnv, type RunResult, runTattle, writeConfig } from "./support/tattle.ts";
+import { VERSION } from "../lib/version.ts";
+
+const TIMEOUT_S = 1;
+
+/** The fakes plus a config pointing tattle at them. */
+async function setup(config: Record<string, unknown> = {}) {
+  const imds = startFakeImds();
+  const events = startFakeEventBridge({ [FAKE_ROLE.accessKeyId]: FAKE_ROLE.secretAccessKey });
+  const path = await writeConfig({
+    imds_endpoint: imds.url,
+    endpoint_url: events.url,
+    timeout: TIMEOUT_S,
+    ...config,
+  });
+  const run = (env: Record<string, string> = pamEnv(), args: string[] = []) =>
+    runTattle(["--config", path, ...args], env, { read: [dirname(path)] });
+  return {
+    imds,
+    events,
+    path,
+    run,
+    async [Symbol.asyncDispose]() {
+      await imds[Symbol.asyncDispose]();
+      await events[Symbol.asyncDispose]();
+      await Deno.remove(dirname(path), { recursive: true });
+    },
+  };
+}
+
+function assertOneErrorLine(result: RunResult, code: number, pattern: RegExp) {
+  assert.equal(result.code, code, result.stderr);
+  assert.equal(result.stdout, "", "nothing on stdout in hook mode");
+  const lines = result.stderr.trimEnd().split("\n");
+  assert.equal(lines.length, 1, result.stderr);
+  assert.match(lines[0], /^tattle: error: /);
+  assert.match(lines[0], pattern);
+}
+
+function assertWithinDeadline(result: RunResult, timeoutS = TIMEOUT_S) {
+  assert(result.ms < timeoutS * 1000 + 500, `ended after ${result.ms.toFixed(0)} ms`);
+}
+
+Deno.test("on EC2: identity and role credentials from IMDSv2, one event delivered", async () => {
+  await using t = await setup();
+  const [key] = keys.keys;
+  const result = await t.run(pamEnv({
+    SSH_CONNECTION: "203.0.113.9 50022 10.0.0.12 22",
+    SSH_AUTH_INFO_0: `publickey ${key.key_type} ${key.blob}\n`,
+  }));
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stdout, "");
+  assert.equal(result.stderr, "");
+  assert.equal(t.events.received.length, 1);
+  const [event] = t.events.received;
+  assert.deepEqual(event.Resources, [
+    `arn:aws:ec2:us-east-1:${FAKE_DOCUMENT.accountId}:instance/${FAKE_DOCUMENT.instanceId}`,
+  ]);
+  assert.deepEqual(event.signedBy, { accessKeyId: FAKE_ROLE.accessKeyId, region: "us-east-1" });
+  assert.equal(event.Source, "com.unbounce.tattle");
+  assert.equal(event.DetailType, "SSH connection event detected");
+  const { detail } = event;
+  assert.equal(detail.username, "alice");
+  assert.equal(detail.remote_host, "203.0.113.9");
+  assert.equal(detail.session, "opened");
+  assert.equal(detail.instance_id, FAKE_DOCUMENT.instanceId);
+  assert.equal(detail.source_port, 50022);
+  assert.deepEqual(detail.auth, {
+    method: "publickey",
+    key_type: "ssh-ed25519",
+    key_fingerprint: key.fingerprint,
+  });
+  assert.match(String(detail.event_id), /^[0-9a-f-]{36}$/);
+  assert.equal(detail.tattle_version, VERSION);
+  assert(t.imds.requests.includes("GET /latest/meta-data/iam/security-credentials/"));
+  assert(!t.imds.requests.some((r) => r.includes("//")), t.imds.requests.join(", "));
+});
+
+Deno.test("close_session gives a closed event", async () => {
+  await using t = await setup();
+  const result = await t.run(pamEnv({ PAM_TYPE: "close_session" }));
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(t.events.received[0].detail.session, "closed");
+});
+
+Deno.test("outside EC2: identity none never calls IMDS", async () => {
+  await using t = await setup({
+    identity: "none",
+    region: "eu-central-1",
+    resources: ["arn:aws:ec2:eu-central-1:123456789012:instance/i-static"],
+  });
+  // Credentials still come from the default chain; the fake IMDS provides them here.
+  const result = await t.run();
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(t.events.received[0].Resources, [
+    "arn:aws:ec2:eu-central-1:123456789012:instance/i-static",
+  ]);
+  assert.equal(t.events.received[0].signedBy.region, "eu-central-1");
+  assert(!t.imds.requests.some((r) => r.includes("instance-identity")));
+});
+
+Deno.test("a PAM_TYPE other than a session is exit 64 with no network call", async () => {
+  await using t = await setup();
+  for (const type of ["auth", "account", "password", ""]) {
+    const result = await t.run(pamEnv({ PAM_TYPE: type }));
+    assertOneErrorLine(result, 64, /PAM_TYPE is ".*", not open_session or close_session/);
+    assert.match(result.stderr, /session stack/);
+  }
+  const { PAM_TYPE: _, ...unset } = pamEnv();
+  assertOneErrorLine(await t.run(unset), 64, /PAM_TYPE is unset/);
+  assert.deepEqual(t.imds.requests, []);
+  assert.equal(t.events.requestCount, 0);
+});
+
+Deno.test("--dry-run prints the entry and sends nothing", async () => {
+  await using t = await setup({ event_bus: "security" });
+  const result = await t.run(pamEnv(), ["--dry-run"]);
+  assert.equal(result.code, 0, result.stderr);
+  const entry = JSON.parse(result.stdout);
+  assert.deepEqual(Object.keys(entry).sort(), [
+    "Detail",
+    "DetailType",
+    "EventBusName",
+    "Resources",
+    "Source",
+    "Time",
+  ]);
+  assert.equal(typeof entry.Detail, "string");
+  assert.equal(JSON.parse(entry.Detail).username, "alice");
+  assert.equal(new Date(entry.Time).toISOString(), entry.Time);
+  assert.equal(t.events.requestCount, 0);
+});
+
+Deno.test("the README's first dry run works on any machine", async () => {
+  const result = await runTattle(
+    ["--dry-run", "--identity", "none", "--region", "us-east-1"],
+    pamEnv({ PAM_USER: "alice", PAM_RHOST: "203.0.113.9" }),
+  );
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(JSON.parse(JSON.parse(result.stdout).Detail).remote_host, "203.0.113.9");
+});
+
+Deno.test("flags win over the config file", async () => {
+  await using t = await setup({ source: "from.file" });
+  const result = await t.run(pamEnv(), ["--source", "from.flag", "--detail-type", "flagged"]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(t.events.received[0].Source, "from.flag");
+  assert.equal(t.events.received[0].DetailType, "flagged");
+});
+
+Deno.test("configuration errors are exit 78 naming the file, key and problem", async () => {
+  const bad = await writeConfig({ timeout: "soon" });
+  const dir = dirname(bad);
+  const result = await runTattle(["--config", bad], pamEnv(), { read: [dir] });
+  assertOneErrorLine(result, 78, new RegExp(`config file ${bad}: "timeout" must be a number`));
+  const missing = await runTattle(["--config", `${dir}/nope.json`], pamEnv(), { read: [dir] });
+  assertOneErrorLine(missing, 78, new RegExp(`config file ${dir}/nope.json does not exist`));
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a bad flag is exit 64", async () => {
+  const result = await runTattle(["--frobnicate"], pamEnv());
+  assertOneErrorLine(result, 64, /Unknown option '--frobnicate'/);
+});
+
+Deno.test("IMDS faults: exit 69 within the deadline, saying how to run outside EC2", async (t) => {
+  const check = (result: RunResult, endpoint: string) => {
+    assertOneErrorLine(
+      result,
+      69,
+      new RegExp(
+        `IMDS at ${endpoint} (did not answer|answered HTTP 5|answered HTTP 404|refused an IMDSv2)`,
+      ),
+    );
+    assert.match(result.stderr, /"identity": "none"/);
+    assertWithinDeadline(result);
+  };
+  await t.step("refused", async () => {
+    await using s = await setup({ imds_endpoint: refusedUrl() });
+    const endpoint = refusedUrl();
+    check(await s.run(pamEnv(), ["--imds-endpoint", endpoint]), endpoint);
+  });
+  await t.step("accepts TCP, never answers", async () => {
+    await using silent = startSilentServer();
+    await using s = await setup({ imds_endpoint: silent.url });
+    check(await s.run(), silent.url);
+  });
+  for (const fault of ["hang", "500", "no-document", "no-v2"] as const) {
+    await t.step(fault, async () => {
+      await using s = await setup();
+      s.imds.fault = fault;
+      check(await s.run(), s.imds.url);
+      assert.equal(s.events.requestCount, 0);
+    });
+  }
+});
+
+Deno.test("role credentials hanging: exit 69 within the deadline", async () => {
+  await using t = await setup();
+  t.imds.fault = "credentials-hang";
+  const result = await t.run();
+  assertOneErrorLine(result, 69, /EventBridge at .* did not answer within the 1 s timeout/);
+  assertWithinDeadline(result);
+});
+
+Deno.test("EventBridge faults: exit 69 within the deadline with the error", async (t) => {
+  const cases = [
+    ["500", /did not answer within|InternalException/],
+    ["throttle", /did not answer within|ThrottlingException/],
+    ["failed-entry", /did not accept the event: MalformedDetail: fake entry failure/],
+    ["access-denied", /did not accept the event: AccessDeniedException: HTTP 400/],
+    ["hang", /did not answer within the 1 s timeout/],
+  ] as const;
+  for (const [fault, pattern] of cases) {
+    await t.step(fault, async () => {
+      await using s = await setup();
+      s.events.fault = fault;
+      s.events.entryErrorCode = "MalformedDetail";
+      const result = await s.run();
+      assertOneErrorLine(result, 69, pattern);
+      assert.match(result.stderr, new RegExp(`EventBridge at ${s.events.url}`));
+      assertWithinDeadline(result);
+    });
+  }
+  await t.step("refused", async () => {
+    await using s = await setup({ endpoint_url: refusedUrl() });
+    const result = await s.run();
+    assertOneErrorLine(result, 69, /EventBridge at http:\/\/127\.0\.0\.1:\d+ /);
+    assertWithinDeadline(result);
+  });
+  await t.step("accepts TCP, never answers", async () => {
+    await using silent = startSilentServer();
+    await using s = await setup({ endpoint_url: silent.url });
+    const result = await s.run();
+    assertOneErrorLine(result, 69, /did not answer within the 1 s timeout/);
+    assertWithinDeadline(result);
+  });
+});
+
+Deno.test("stack traces only with --debug", async () => {
+  await using t = await setup();
+  t.imds.fault = "no-document";
+  const plain = await t.run();
+  assert(!plain.stderr.includes("    at "), plain.stderr);
+  const debug = await t.run(pamEnv(), ["--debug"]);
+  assert.equal(debug.code, 69);
+  assert.match(debug.stderr, /^tattle: error: IMDS at/);
+  assert.match(debug.stderr, /\n\s+at /);
+  assert(!debug.stderr.includes(FAKE_ROLE.secretAccessKey));
+});
+
+Deno.test("PAM values that are not valid UTF-8 still give a valid event", async () => {
+  await using t = await setup();
+  // Deno.Command takes strings; a lone surrogate is sent as the invalid bytes ED A0 80.
+  const result = await t.run(pamEnv({ PAM_USER: "bob\uD800", PAM_RHOST: '"}\\\n' }));
+  assert.equal(result.code, 0, result.stderr);
+  const { detail } = t.events.received[0];
+  assert.match(String(detail.username), /^bob\uFFFD+$/);
+  assert.equal(detail.remote_host, '"}\\\n');
+});
+
+Deno.test("--version and --help", async () => {
+  const version = await runTattle(["--version"], {});
+  assert.equal(version.code, 0);
+  assert.equal(version.stdout, `tattle ${VERSION}\n`);
+  const help = await runTattle(["--help"], {});
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /session optional pam_exec.so/);
+});

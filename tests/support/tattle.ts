@@ -1,0 +1,117 @@
+/**
+ * Runs tattle as pam_exec does: a fresh process whose environment holds only
+ * the PAM variables, with the permission set from deno.json.
+ *
+ * Set TATTLE_BIN to a compiled binary to run the same tests against it.
+ *
+ * @module
+ */
+
+import denoJson from "../../deno.json" with { type: "json" };
+
+/** The repository root, with a trailing slash. */
+export const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** The compiled binary under test, when one is given. */
+export const TATTLE_BIN = Deno.env.get("TATTLE_BIN");
+
+type PermissionSet = Record<string, boolean | string[]>;
+
+/**
+ * The `--allow-*` flags of deno.json's `tattle` permission set (the one the
+ * binary is compiled with), plus read access to test-only paths.
+ */
+export function permissionFlags(extraRead: string[] = []): string[] {
+  const set = (denoJson.permissions as Record<string, PermissionSet>).tattle;
+  const flags: string[] = [];
+  for (const [name, value] of Object.entries(set)) {
+    const list = Array.isArray(value) ? [...value] : value;
+    if (name === "read" && Array.isArray(list)) list.push(...extraRead);
+    if (list === true) flags.push(`--allow-${name}`);
+    else if (Array.isArray(list) && list.length > 0) {
+      flags.push(`--allow-${name}=${list.join(",")}`);
+    }
+  }
+  if (!("read" in set) && extraRead.length > 0) flags.push(`--allow-read=${extraRead.join(",")}`);
+  return flags;
+}
+
+let denoDir: string | undefined;
+
+/** Deno's cache directory, so a run with a cleared environment downloads nothing. */
+export async function cacheDir(): Promise<string> {
+  if (denoDir) return denoDir;
+  const out = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).output();
+  denoDir = JSON.parse(new TextDecoder().decode(out.stdout)).denoDir as string;
+  return denoDir;
+}
+
+/** What one run of tattle did. */
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Wall time, milliseconds. */
+  ms: number;
+}
+
+/** Options for {@link runTattle}. */
+export interface RunOptions {
+  /** Paths the test lets tattle read besides the permission set's (its config dir). */
+  read?: string[];
+}
+
+/** Runs tattle with `args` and exactly `env` as its environment. */
+export async function runTattle(
+  args: string[],
+  env: Record<string, string>,
+  options: RunOptions = {},
+): Promise<RunResult> {
+  const command = TATTLE_BIN
+    ? new Deno.Command(TATTLE_BIN, { args, env, clearEnv: true, stdin: "null" })
+    : new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--quiet",
+        "--no-prompt",
+        "--frozen",
+        `--config=${ROOT}deno.json`,
+        ...permissionFlags(options.read),
+        `${ROOT}main.ts`,
+        ...args,
+      ],
+      env: { ...env, DENO_DIR: await cacheDir() },
+      clearEnv: true,
+      stdin: "null",
+    });
+  const started = performance.now();
+  const out = await command.output();
+  const ms = performance.now() - started;
+  const decoder = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: decoder.decode(out.stdout),
+    stderr: decoder.decode(out.stderr),
+    ms,
+  };
+}
+
+/** A PAM environment for a session open by alice from 203.0.113.9. */
+export function pamEnv(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    PAM_TYPE: "open_session",
+    PAM_USER: "alice",
+    PAM_RHOST: "203.0.113.9",
+    PAM_SERVICE: "sshd",
+    PAM_TTY: "ssh",
+    ...overrides,
+  };
+}
+
+/** Writes `config` as JSON into a fresh temporary directory; returns its path. */
+export async function writeConfig(config: Record<string, unknown>): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "tattle-test-" });
+  const path = `${dir}/config.json`;
+  await Deno.writeTextFile(path, JSON.stringify(config));
+  return path;
+}
