@@ -2,22 +2,32 @@
  * tattle: reports SSH session opens and closes from PAM to Amazon EventBridge.
  *
  * The hook's data flows one way:
- * PAM env → session → identity → event entry → publish.
+ * PAM env → session → event capture (identity from cache) → spool → publish,
+ * by a detached sender (background mode) or before exiting (inline mode).
  *
  * @module
  */
 
-import { parseCli, USAGE } from "./lib/args.ts";
+import { type CliArgs, parseCli, USAGE } from "./lib/args.ts";
+import { captureEvent, thisHost } from "./lib/capture.ts";
+import type { Config } from "./lib/config.ts";
 import { loadConfig } from "./lib/config_file.ts";
-import { deadlineAt } from "./lib/deadline.ts";
+import { deadlineAt, deadlineIn } from "./lib/deadline.ts";
+import { deliver, flushDeps } from "./lib/deliver.ts";
 import { processEnv } from "./lib/env.ts";
 import { EXIT, type ExitCode } from "./lib/errors.ts";
-import { buildEntry } from "./lib/event.ts";
+import { flushSpool } from "./lib/flush.ts";
 import { resolveIdentity } from "./lib/identity.ts";
 import { readSession } from "./lib/pam.ts";
-import { reportError } from "./lib/report.ts";
-import { sdkEnvironment, sendEntry } from "./lib/send.ts";
+import { entryFor } from "./lib/record.ts";
+import { reportError, stderrLine } from "./lib/report.ts";
+import { sdkEnvironment } from "./lib/send.ts";
+import { cleanStaleSessions } from "./lib/sessions.ts";
+import { prepareSpool } from "./lib/spool.ts";
 import { VERSION } from "./lib/version.ts";
+
+/** The least time `tattle flush` gets, whatever the hook's timeout. */
+const FLUSH_BUDGET_S = 30;
 
 /** Runs tattle with `argv` and returns its exit code. */
 export async function main(argv: string[]): Promise<ExitCode> {
@@ -27,31 +37,54 @@ export async function main(argv: string[]): Promise<ExitCode> {
     if (args.help) return print(USAGE);
     if (args.version) return print(`tattle ${VERSION}`);
     const config = await loadConfig(args.configPath, args.configExplicit, args.settings);
-    // The budget counts from when PAM called tattle, not from when config was read.
-    const deadline = deadlineAt(time.getTime() + config.timeout * 1000);
-
-    const session = readSession(processEnv());
-    const identity = await resolveIdentity(config, deadline);
-    const entry = buildEntry({
-      session,
-      identity,
-      hostname: Deno.hostname(),
-      eventId: crypto.randomUUID(),
-      version: VERSION,
-      time,
-      source: config.source,
-      detailType: config.detail_type,
-      eventBus: config.event_bus,
-      extraDetail: config.extra_detail,
-    });
-    if (args.dryRun) return print(JSON.stringify(entry));
-
     for (const [name, value] of Object.entries(sdkEnvironment(config))) Deno.env.set(name, value);
-    await sendEntry(entry, config, identity, deadline);
-    return EXIT.OK;
+    if (args.command === "flush") return await flush(config);
+    return await hook(args, config, time);
   } catch (error) {
     return reportError(error, argv.includes("--debug"));
   }
+}
+
+/** The PAM hook: capture the session, then deliver or print it. */
+async function hook(args: CliArgs, config: Config, time: Date): Promise<ExitCode> {
+  // The budget counts from when PAM called tattle, not from when config was read.
+  const deadline = deadlineAt(time.getTime() + config.timeout * 1000);
+  const session = readSession(processEnv());
+  const record = await captureEvent(session, config, time, thisHost());
+  if (args.dryRun) {
+    const identity = record.identity ?? await resolveIdentity(config, deadline);
+    return print(JSON.stringify(entryFor(record, identity, config, VERSION)));
+  }
+  // Run by hand from a terminal, show the real outcome rather than a silent 0.
+  const mode = Deno.stderr.isTerminal() ? "inline" : config.mode;
+  return await deliver(record, {
+    config,
+    configPath: args.configPath,
+    options: args.options,
+    deadline,
+    mode,
+    log: (line) => stderrLine(`tattle: ${line}`),
+  });
+}
+
+/** `tattle flush`: send the spool, print a one-line summary. */
+async function flush(config: Config): Promise<ExitCode> {
+  const deadline = deadlineIn(Math.max(config.timeout, FLUSH_BUDGET_S) * 1000);
+  const log = (line: string) => stderrLine(`tattle: ${line}`);
+  await prepareSpool(config.spool_dir);
+  await cleanStaleSessions(config.state_dir);
+  const summary = await flushSpool(
+    config.spool_dir,
+    config,
+    deadline,
+    flushDeps({ config, deadline, log }),
+  );
+  if (summary.kept > 0 && summary.lastError) {
+    log(`${summary.kept} event(s) kept in ${config.spool_dir}: ${summary.lastError}`);
+  }
+  print(`tattle flush: sent ${summary.sent}, kept ${summary.kept}, failed ${summary.failed}`);
+  if (summary.kept > 0) return EXIT.TEMPFAIL;
+  return summary.failed > 0 ? EXIT.DATAERR : EXIT.OK;
 }
 
 function print(text: string): ExitCode {

@@ -10,7 +10,7 @@ import { checkFlagSettings, DEFAULT_CONFIG_PATH, type Settings } from "./config.
 import { usageError } from "./errors.ts";
 
 /** The subcommands; `hook` is what pam_exec runs. */
-export const COMMANDS = ["hook"] as const;
+export const COMMANDS = ["hook", "flush"] as const;
 
 /** One of {@link COMMANDS}. */
 export type Command = typeof COMMANDS[number];
@@ -22,6 +22,8 @@ export interface CliArgs {
   configPath: string;
   /** Whether `--config` named it (then it must exist). */
   configExplicit: boolean;
+  /** The arguments without the command, for passing on to the detached sender. */
+  options: string[];
   /** Settings given as flags; they win over the file. */
   settings: Settings;
   dryRun: boolean;
@@ -41,6 +43,8 @@ const OPTIONS = {
   identity: { type: "string" },
   resource: { type: "string", multiple: true },
   timeout: { type: "string" },
+  mode: { type: "string" },
+  "spool-dir": { type: "string" },
   "dry-run": { type: "boolean" },
   debug: { type: "boolean" },
   version: { type: "boolean" },
@@ -55,6 +59,7 @@ Publishes an SSH session event to Amazon EventBridge. Run by PAM:
 
 Commands:
   hook                    (default) report the PAM session in the environment
+  flush                   send the spooled events, oldest first
 
 Options (each overrides the config file key of the same name):
   --config PATH           config file (default ${DEFAULT_CONFIG_PATH})
@@ -67,12 +72,15 @@ Options (each overrides the config file key of the same name):
   --identity imds|none    where the host identity comes from (identity)
   --resource ARN          event resource when identity is none, repeatable (resources)
   --timeout SECONDS       total time budget of one run (timeout)
+  --mode background|inline  deliver from a detached sender, or before exiting (mode)
+  --spool-dir DIR         where undelivered events wait (spool_dir)
   --dry-run               print the PutEvents entry instead of sending it
   --debug                 print stack traces with errors
   --version               print the version
   -h, --help              print this help
 
-Exit codes: 0 delivered, 64 usage, 69 unavailable, 70 internal error, 78 configuration.`;
+Exit codes: 0 delivered or queued, 64 usage, 69 unavailable, 70 internal error,
+75 spooled for later delivery, 78 configuration.`;
 
 /**
  * Parses the command line.
@@ -82,11 +90,18 @@ Exit codes: 0 delivered, 64 usage, 69 unavailable, 70 internal error, 78 configu
 export function parseCli(argv: string[]): CliArgs {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: argv,
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true,
+      tokens: true,
+    });
   } catch (error) {
     throw usageError(`${(error as Error).message} (see tattle --help)`);
   }
-  const { values, positionals } = parsed;
+  const { values, positionals, tokens } = parsed;
+  const commandIndex = tokens.find((t) => t.kind === "positional")?.index;
   const [command = "hook", ...extra] = positionals;
   if (!(COMMANDS as readonly string[]).includes(command)) {
     throw usageError(`unknown command "${command}" (see tattle --help)`);
@@ -95,6 +110,7 @@ export function parseCli(argv: string[]): CliArgs {
   const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
   return {
     command: command as Command,
+    options: argv.filter((_, i) => i !== commandIndex),
     configPath: values.config ?? DEFAULT_CONFIG_PATH,
     configExplicit: values.config !== undefined,
     settings: checkFlagSettings({
@@ -107,6 +123,8 @@ export function parseCli(argv: string[]): CliArgs {
       identity: values.identity,
       resources: values.resource,
       timeout: timeout !== undefined && Number.isNaN(timeout) ? values.timeout : timeout,
+      mode: values.mode,
+      spool_dir: values["spool-dir"],
     }),
     dryRun: values["dry-run"] ?? false,
     debug: values.debug ?? false,

@@ -11,6 +11,10 @@ import { RESERVED_DETAIL_FIELDS } from "./event.ts";
 /** Where the config file is read from when `--config` is not given. */
 export const DEFAULT_CONFIG_PATH = "/etc/tattle/config.json";
 
+/** How to run outside EC2, for messages about IMDS failures. */
+export const OUTSIDE_EC2_HINT =
+  'outside EC2 set "identity": "none" and "region" in the config (or pass --identity none --region REGION)';
+
 /** Every setting, resolved. */
 export interface Config {
   source: string;
@@ -23,6 +27,10 @@ export interface Config {
   resources: string[];
   timeout: number;
   extra_detail: Record<string, string>;
+  mode: "background" | "inline";
+  spool_dir: string;
+  spool_max_events: number;
+  state_dir: string;
 }
 
 /** Settings as given by one origin (file or flags), not yet merged. */
@@ -37,6 +45,10 @@ export const DEFAULTS: Readonly<Config> = {
   resources: [],
   timeout: 2,
   extra_detail: {},
+  mode: "background",
+  spool_dir: "/var/spool/tattle",
+  spool_max_events: 10000,
+  state_dir: "/run/tattle",
 };
 
 /** Checks one value; returns it (possibly normalized) or throws the problem as a string. */
@@ -60,6 +72,15 @@ const url: Check = (value) => {
     throw "must be an http:// or https:// URL";
   }
   return (value as string).replace(/\/+$/, "");
+};
+
+const absolutePath: Check = (value) => {
+  text(1024)(value);
+  const path = value as string;
+  if (!path.startsWith("/") || path.split("/").includes("..")) {
+    throw "must be an absolute path without ..";
+  }
+  return path.length > 1 ? path.replace(/\/+$/, "") : path;
 };
 
 const REGION = /^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$/;
@@ -93,6 +114,18 @@ const SCHEMA: Record<keyof Config, Check> = {
     }
     return value;
   },
+  mode: (value) => {
+    if (value !== "background" && value !== "inline") throw 'must be "background" or "inline"';
+    return value;
+  },
+  spool_dir: absolutePath,
+  spool_max_events: (value) => {
+    if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 1_000_000) {
+      throw "must be a whole number from 1 to 1000000";
+    }
+    return value;
+  },
+  state_dir: absolutePath,
   extra_detail: (value) => {
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
       throw "must be an object whose values are strings";

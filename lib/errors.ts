@@ -11,6 +11,7 @@
 export const EXIT = {
   OK: 0,
   USAGE: 64,
+  DATAERR: 65,
   UNAVAILABLE: 69,
   SOFTWARE: 70,
   TEMPFAIL: 75,

@@ -48,6 +48,8 @@ export interface Detail {
   event_id: string;
   tattle_version: string;
   truncated?: string[];
+  duration_seconds?: number;
+  spool_dropped?: number;
   [extra: string]: unknown;
 }
 
@@ -85,6 +87,10 @@ export interface EventInput {
   detailType: string;
   eventBus?: string;
   extraDetail?: Record<string, string>;
+  /** Seconds since the matching open, on a close. */
+  durationSeconds?: number;
+  /** Events dropped from a full spool since the last delivery. */
+  spoolDropped?: number;
 }
 
 /** Builds the PutEvents entry for a session event. */
@@ -121,6 +127,8 @@ export function buildDetail(input: EventInput): Detail {
   const auth = session.authInfo === undefined ? undefined : parseAuthInfo(session.authInfo);
   if (auth) detail.auth = auth;
   if (session.truncated.length > 0) detail.truncated = [...session.truncated];
+  if (input.durationSeconds !== undefined) detail.duration_seconds = input.durationSeconds;
+  if (input.spoolDropped) detail.spool_dropped = input.spoolDropped;
   for (const [key, value] of Object.entries(input.extraDetail ?? {})) {
     if (!Object.hasOwn(detail, key) && !RESERVED_DETAIL_FIELDS.includes(key)) detail[key] = value;
   }

@@ -151,10 +151,3 @@ export function requestFailure(error: unknown): EntryResult & { ok: false } {
   const message = status === undefined ? messageOf(error) : `HTTP ${status}: ${messageOf(error)}`;
   return { ok: false, code: name, message, retryable };
 }
-
-/** The endpoint a client for `region` talks to, for messages. */
-export function endpointFor(region: string, endpoint?: string): string {
-  if (endpoint) return endpoint;
-  const suffix = region.startsWith("cn-") ? "amazonaws.com.cn" : "amazonaws.com";
-  return `https://events.${region}.${suffix}`;
-}

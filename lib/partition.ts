@@ -24,3 +24,10 @@ export function partitionOf(region: string): string {
 export function instanceArn(region: string, accountId: string, instanceId: string): string {
   return `arn:${partitionOf(region)}:ec2:${region}:${accountId}:instance/${instanceId}`;
 }
+
+/** The EventBridge endpoint a client for `region` talks to, for messages. */
+export function eventsEndpoint(region: string, override?: string): string {
+  if (override) return override;
+  const suffix = partitionOf(region) === "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com";
+  return `https://events.${region}.${suffix}`;
+}

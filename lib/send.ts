@@ -8,6 +8,7 @@ import type { Config } from "./config.ts";
 import type { Deadline } from "./deadline.ts";
 import { unavailableError } from "./errors.ts";
 import type { EventEntry, Identity } from "./event.ts";
+import { eventsEndpoint } from "./partition.ts";
 
 /** The environment the AWS SDK reads settings from that tattle's config decides. */
 export function sdkEnvironment(config: Config): Record<string, string> {
@@ -27,11 +28,11 @@ export async function sendEntry(
   identity: Identity,
   deadline: Deadline,
 ): Promise<string> {
-  const { publish, endpointFor } = await import("./eventbridge.ts");
+  const { publish } = await import("./eventbridge.ts");
   const region = config.region ?? identity.region;
   const [result] = await publish([entry], { region, endpoint: config.endpoint_url, deadline });
   if (result.ok) return result.eventId;
-  const where = endpointFor(region, config.endpoint_url);
+  const where = eventsEndpoint(region, config.endpoint_url);
   if (result.code === "Timeout") {
     throw unavailableError(
       `EventBridge at ${where} did not answer within the ${config.timeout} s timeout`,

@@ -6,32 +6,33 @@ import { startFakeEventBridge } from "./fakes/eventbridge.ts";
 import { FAKE_DOCUMENT, FAKE_ROLE, startFakeImds } from "./fakes/imds.ts";
 import { refusedUrl, startSilentServer } from "./fakes/silent.ts";
 import keys from "./fixtures/ssh_keys.json" with { type: "json" };
-import { pamEnv, type RunResult, runTattle, writeConfig } from "./support/tattle.ts";
+import { pamEnv, type RunResult, runTattle, testHome, writeConfig } from "./support/tattle.ts";
 import { VERSION } from "../lib/version.ts";
 
 const TIMEOUT_S = 1;
 
-/** The fakes plus a config pointing tattle at them. */
+/** The fakes plus a config pointing tattle at them (inline mode: the core's behaviour). */
 async function setup(config: Record<string, unknown> = {}) {
   const imds = startFakeImds();
   const events = startFakeEventBridge({ [FAKE_ROLE.accessKeyId]: FAKE_ROLE.secretAccessKey });
-  const path = await writeConfig({
+  const home = await testHome({
     imds_endpoint: imds.url,
     endpoint_url: events.url,
     timeout: TIMEOUT_S,
+    mode: "inline",
     ...config,
   });
   const run = (env: Record<string, string> = pamEnv(), args: string[] = []) =>
-    runTattle(["--config", path, ...args], env, { read: [dirname(path)] });
+    runTattle(["--config", home.configPath, ...args], env, home.access);
   return {
     imds,
     events,
-    path,
+    home,
     run,
     async [Symbol.asyncDispose]() {
       await imds[Symbol.asyncDispose]();
       await events[Symbol.asyncDispose]();
-      await Deno.remove(dirname(path), { recursive: true });
+      await Deno.remove(home.dir, { recursive: true });
     },
   };
 }
@@ -171,51 +172,62 @@ Deno.test("a bad flag is exit 64", async () => {
   assertOneErrorLine(result, 64, /Unknown option '--frobnicate'/);
 });
 
-Deno.test("IMDS faults: exit 69 within the deadline, saying how to run outside EC2", async (t) => {
-  const check = (result: RunResult, endpoint: string) => {
-    assertOneErrorLine(
+/** The hook's line for an event spooled after a fault, in inline mode. */
+function assertSpooled(result: RunResult, spoolDir: string, reason: RegExp) {
+  assertOneErrorLine(
+    result,
+    75,
+    new RegExp(`event spooled at ${spoolDir}/\\d{15}-[0-9a-f-]{36}\\.json for later delivery: `),
+  );
+  assert.match(result.stderr, reason);
+  assertWithinDeadline(result);
+}
+
+Deno.test("IMDS faults: spooled (exit 75) within the deadline, saying how to run outside EC2", async (t) => {
+  const check = (result: RunResult, spoolDir: string, endpoint: string) => {
+    assertSpooled(
       result,
-      69,
+      spoolDir,
       new RegExp(
         `IMDS at ${endpoint} (did not answer|answered HTTP 5|answered HTTP 404|refused an IMDSv2)`,
       ),
     );
     assert.match(result.stderr, /"identity": "none"/);
-    assertWithinDeadline(result);
   };
   await t.step("refused", async () => {
-    await using s = await setup({ imds_endpoint: refusedUrl() });
     const endpoint = refusedUrl();
-    check(await s.run(pamEnv(), ["--imds-endpoint", endpoint]), endpoint);
+    await using s = await setup({ imds_endpoint: endpoint });
+    check(await s.run(), s.home.spoolDir, endpoint);
   });
   await t.step("accepts TCP, never answers", async () => {
     await using silent = startSilentServer();
     await using s = await setup({ imds_endpoint: silent.url });
-    check(await s.run(), silent.url);
+    check(await s.run(), s.home.spoolDir, silent.url);
   });
   for (const fault of ["hang", "500", "no-document", "no-v2"] as const) {
     await t.step(fault, async () => {
       await using s = await setup();
       s.imds.fault = fault;
-      check(await s.run(), s.imds.url);
+      check(await s.run(), s.home.spoolDir, s.imds.url);
       assert.equal(s.events.requestCount, 0);
     });
   }
 });
 
-Deno.test("role credentials hanging: exit 69 within the deadline", async () => {
+Deno.test("role credentials hanging: spooled within the deadline", async () => {
   await using t = await setup();
   t.imds.fault = "credentials-hang";
-  const result = await t.run();
-  assertOneErrorLine(result, 69, /EventBridge at .* did not answer within the 1 s timeout/);
-  assertWithinDeadline(result);
+  assertSpooled(
+    await t.run(),
+    t.home.spoolDir,
+    /EventBridge at .* did not answer within the 1 s timeout/,
+  );
 });
 
-Deno.test("EventBridge faults: exit 69 within the deadline with the error", async (t) => {
+Deno.test("EventBridge faults: spooled within the deadline with the error", async (t) => {
   const cases = [
-    ["500", /did not answer within|InternalException/],
-    ["throttle", /did not answer within|ThrottlingException/],
-    ["failed-entry", /did not accept the event: MalformedDetail: fake entry failure/],
+    ["500", /did not answer within|InternalException: HTTP 500/],
+    ["throttle", /did not answer within|ThrottlingException: HTTP 400: Rate exceeded/],
     ["access-denied", /did not accept the event: AccessDeniedException: HTTP 400/],
     ["hang", /did not answer within the 1 s timeout/],
   ] as const;
@@ -223,26 +235,34 @@ Deno.test("EventBridge faults: exit 69 within the deadline with the error", asyn
     await t.step(fault, async () => {
       await using s = await setup();
       s.events.fault = fault;
-      s.events.entryErrorCode = "MalformedDetail";
       const result = await s.run();
-      assertOneErrorLine(result, 69, pattern);
+      assertSpooled(result, s.home.spoolDir, pattern);
       assert.match(result.stderr, new RegExp(`EventBridge at ${s.events.url}`));
-      assertWithinDeadline(result);
     });
   }
   await t.step("refused", async () => {
     await using s = await setup({ endpoint_url: refusedUrl() });
-    const result = await s.run();
-    assertOneErrorLine(result, 69, /EventBridge at http:\/\/127\.0\.0\.1:\d+ /);
-    assertWithinDeadline(result);
+    assertSpooled(await s.run(), s.home.spoolDir, /EventBridge at http:\/\/127\.0\.0\.1:\d+ /);
   });
   await t.step("accepts TCP, never answers", async () => {
     await using silent = startSilentServer();
     await using s = await setup({ endpoint_url: silent.url });
-    const result = await s.run();
-    assertOneErrorLine(result, 69, /did not answer within the 1 s timeout/);
-    assertWithinDeadline(result);
+    assertSpooled(await s.run(), s.home.spoolDir, /did not answer within the 1 s timeout/);
   });
+});
+
+Deno.test("FailedEntryCount 1 with a permanent error: exit 69, the event moved to failed/", async () => {
+  await using t = await setup();
+  t.events.fault = "failed-entry";
+  t.events.entryErrorCode = "MalformedDetail";
+  const result = await t.run();
+  assertOneErrorLine(
+    result,
+    69,
+    /event moved to .*\/failed\/\d{15}-[0-9a-f-]+\.json: rejected by EventBridge: MalformedDetail: fake entry failure/,
+  );
+  const failed = [...Deno.readDirSync(`${t.home.spoolDir}/failed`)].map((e) => e.name);
+  assert.equal(failed.length, 2, failed.join(", ")); // the record and its .reason
 });
 
 Deno.test("stack traces only with --debug", async () => {
@@ -251,8 +271,8 @@ Deno.test("stack traces only with --debug", async () => {
   const plain = await t.run();
   assert(!plain.stderr.includes("    at "), plain.stderr);
   const debug = await t.run(pamEnv(), ["--debug"]);
-  assert.equal(debug.code, 69);
-  assert.match(debug.stderr, /^tattle: error: IMDS at/);
+  assert.equal(debug.code, 75);
+  assert.match(debug.stderr, /^tattle: error: event spooled at .*IMDS at/);
   assert.match(debug.stderr, /\n\s+at /);
   assert(!debug.stderr.includes(FAKE_ROLE.secretAccessKey));
 });

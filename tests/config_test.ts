@@ -31,9 +31,17 @@ Deno.test("every key is read from the file", () => {
     resources: ["arn:aws:ec2:eu-west-1:123456789012:instance/i-1"],
     timeout: 1.5,
     extra_detail: { team: "ops" },
+    mode: "inline",
+    spool_dir: "/var/lib/tattle/spool/",
+    spool_max_events: 500,
+    state_dir: "/run/tattle-test",
   };
   const config = resolveConfig(parseConfigFile(JSON.stringify(file), PATH), {}, PATH);
-  assert.deepEqual(config, { ...file, endpoint_url: "https://events.eu-west-1.amazonaws.com" });
+  assert.deepEqual(config, {
+    ...file,
+    endpoint_url: "https://events.eu-west-1.amazonaws.com",
+    spool_dir: "/var/lib/tattle/spool",
+  });
 });
 
 Deno.test("flags win over the file, the file over the defaults", () => {
@@ -68,6 +76,12 @@ Deno.test("every config file error exits 78 naming the file, the key and the pro
     ['{"extra_detail": []}', /"extra_detail" must be an object/],
     ['{"extra_detail": {"a": 1}}', /"extra_detail" "a" must be a string/],
     ['{"extra_detail": {"username": "x"}}', /"username" is a field tattle sets itself/],
+    ['{"mode": "sync"}', /"mode" must be "background" or "inline"/],
+    ['{"spool_dir": "spool"}', /"spool_dir" must be an absolute path/],
+    ['{"spool_dir": "/var/../etc"}', /"spool_dir" must be an absolute path without \.\./],
+    ['{"spool_max_events": 0}', /"spool_max_events" must be a whole number/],
+    ['{"spool_max_events": 1.5}', /"spool_max_events" must be a whole number/],
+    ['{"state_dir": 7}', /"state_dir" must be a string/],
   ];
   for (const [text, pattern] of cases) {
     assertFails(() => parseConfigFile(text, PATH), EXIT.CONFIG, pattern);

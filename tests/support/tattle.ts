@@ -7,34 +7,13 @@
  * @module
  */
 
-import denoJson from "../../deno.json" with { type: "json" };
+import { permissionFlags } from "../../lib/permissions.ts";
 
 /** The repository root, with a trailing slash. */
 export const ROOT = new URL("../../", import.meta.url).pathname;
 
 /** The compiled binary under test, when one is given. */
 export const TATTLE_BIN = Deno.env.get("TATTLE_BIN");
-
-type PermissionSet = Record<string, boolean | string[]>;
-
-/**
- * The `--allow-*` flags of deno.json's `tattle` permission set (the one the
- * binary is compiled with), plus read access to test-only paths.
- */
-export function permissionFlags(extraRead: string[] = []): string[] {
-  const set = (denoJson.permissions as Record<string, PermissionSet>).tattle;
-  const flags: string[] = [];
-  for (const [name, value] of Object.entries(set)) {
-    const list = Array.isArray(value) ? [...value] : value;
-    if (name === "read" && Array.isArray(list)) list.push(...extraRead);
-    if (list === true) flags.push(`--allow-${name}`);
-    else if (Array.isArray(list) && list.length > 0) {
-      flags.push(`--allow-${name}=${list.join(",")}`);
-    }
-  }
-  if (!("read" in set) && extraRead.length > 0) flags.push(`--allow-read=${extraRead.join(",")}`);
-  return flags;
-}
 
 let denoDir: string | undefined;
 
@@ -59,6 +38,8 @@ export interface RunResult {
 export interface RunOptions {
   /** Paths the test lets tattle read besides the permission set's (its config dir). */
   read?: string[];
+  /** Paths the test lets tattle write (its spool and state dirs). */
+  write?: string[];
 }
 
 /** Runs tattle with `args` and exactly `env` as its environment. */
@@ -76,7 +57,12 @@ export async function runTattle(
         "--no-prompt",
         "--frozen",
         `--config=${ROOT}deno.json`,
-        ...permissionFlags(options.read),
+        ...permissionFlags({
+          read: options.read,
+          write: options.write,
+          // Under `deno run`, tattle's own executable (for the detached sender) is deno.
+          run: [Deno.execPath()],
+        }),
         `${ROOT}main.ts`,
         ...args,
       ],
@@ -114,4 +100,22 @@ export async function writeConfig(config: Record<string, unknown>): Promise<stri
   const path = `${dir}/config.json`;
   await Deno.writeTextFile(path, JSON.stringify(config));
   return path;
+}
+
+/**
+ * A temporary directory with a config whose spool and state directories are
+ * inside it, and the paths tattle needs to be allowed.
+ */
+export async function testHome(config: Record<string, unknown>) {
+  const dir = await Deno.makeTempDir({ prefix: "tattle-test-" });
+  const full = { spool_dir: `${dir}/spool`, state_dir: `${dir}/run`, ...config };
+  const configPath = `${dir}/config.json`;
+  await Deno.writeTextFile(configPath, JSON.stringify(full));
+  return {
+    dir,
+    configPath,
+    spoolDir: full.spool_dir as string,
+    stateDir: full.state_dir as string,
+    access: { read: [dir], write: [dir] },
+  };
 }
