@@ -77,7 +77,7 @@ async function flush(config: Config): Promise<ExitCode> {
     config.spool_dir,
     config,
     deadline,
-    flushDeps({ config, deadline, log }),
+    flushDeps({ config, log }),
   );
   if (summary.kept > 0 && summary.lastError) {
     log(`${summary.kept} event(s) kept in ${config.spool_dir}: ${summary.lastError}`);

@@ -97,13 +97,13 @@ async function sendUnspooled(
 }
 
 /** The real publisher and identity for a flush. */
-export function flushDeps(ctx: Pick<DeliverContext, "config" | "deadline" | "log">) {
+export function flushDeps(ctx: Pick<DeliverContext, "config" | "log">) {
   return {
     publish: async (...args: Parameters<typeof import("./eventbridge.ts").publish>) => {
       const { publish } = await import("./eventbridge.ts");
       return publish(...args);
     },
-    identity: () => resolveIdentity(ctx.config, ctx.deadline),
+    identity: (deadline: Deadline) => resolveIdentity(ctx.config, deadline),
     log: ctx.log,
     version: VERSION,
   };

@@ -37,7 +37,7 @@ const PERMANENT_CODES = new Set([
 export interface FlushDeps {
   publish: (entries: EventEntry[], options: PublishOptions) => Promise<EntryResult[]>;
   /** The host identity, for records captured before it was known. */
-  identity: () => Promise<Identity>;
+  identity: (deadline: Deadline) => Promise<Identity>;
   /** Reports one event of note (drops, quarantines, failures). */
   log: (line: string) => void;
   version: string;
@@ -131,7 +131,7 @@ async function flushLocked(
         // What the hook reports if its deadline passes while waiting here.
         summary.lastError =
           `IMDS at ${config.imds_endpoint} did not answer before the timeout; ${OUTSIDE_EC2_HINT}`;
-        identity = await deps.identity();
+        identity = await deps.identity(callDeadline(config, deadline));
         summary.lastError = undefined;
       } catch (error) {
         summary.lastError = messageOf(error);
@@ -143,14 +143,13 @@ async function flushLocked(
     const spoolDropped = await droppedCount(dir);
     const batch = nextBatch(pending, identity, config, deps.version, spoolDropped);
     pending = pending.slice(batch.length);
-    const callDeadline = deadlineIn(Math.min(config.timeout * 1000, deadline.remaining()));
     const region = config.region ?? (batch[0].record.identity ?? identity)!.region;
     const where = `EventBridge at ${eventsEndpoint(region, config.endpoint_url)}`;
     summary.lastError = `${where} did not answer within the ${config.timeout} s timeout`;
     const results = await deps.publish(batch.map((b) => b.entry), {
       region,
       endpoint: config.endpoint_url,
-      deadline: callDeadline,
+      deadline: callDeadline(config, deadline),
     });
     summary.lastError = undefined;
     const delivered: string[] = [];
@@ -178,6 +177,11 @@ async function flushLocked(
     if (results.some((r) => !r.ok && !PERMANENT_CODES.has(r.code))) break;
   }
   summary.kept = (await spoolList(dir)).length;
+}
+
+/** One network step's budget: the configured timeout, within the flush's own deadline. */
+function callDeadline(config: Config, deadline: Deadline): Deadline {
+  return deadlineIn(Math.min(config.timeout * 1000, deadline.remaining()));
 }
 
 /** The next records that fit one PutEvents call, with their entries. */

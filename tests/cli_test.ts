@@ -2,40 +2,15 @@
 
 import assert from "node:assert/strict";
 import { dirname } from "node:path";
-import { startFakeEventBridge } from "./fakes/eventbridge.ts";
-import { FAKE_DOCUMENT, FAKE_ROLE, startFakeImds } from "./fakes/imds.ts";
+import { FAKE_DOCUMENT, FAKE_ROLE } from "./fakes/imds.ts";
 import { refusedUrl, startSilentServer } from "./fakes/silent.ts";
 import keys from "./fixtures/ssh_keys.json" with { type: "json" };
-import { pamEnv, type RunResult, runTattle, testHome, writeConfig } from "./support/tattle.ts";
+import { scenario, TIMEOUT_S } from "./support/scenario.ts";
+import { pamEnv, type RunResult, runTattle, writeConfig } from "./support/tattle.ts";
 import { VERSION } from "../lib/version.ts";
 
-const TIMEOUT_S = 1;
-
-/** The fakes plus a config pointing tattle at them (inline mode: the core's behaviour). */
-async function setup(config: Record<string, unknown> = {}) {
-  const imds = startFakeImds();
-  const events = startFakeEventBridge({ [FAKE_ROLE.accessKeyId]: FAKE_ROLE.secretAccessKey });
-  const home = await testHome({
-    imds_endpoint: imds.url,
-    endpoint_url: events.url,
-    timeout: TIMEOUT_S,
-    mode: "inline",
-    ...config,
-  });
-  const run = (env: Record<string, string> = pamEnv(), args: string[] = []) =>
-    runTattle(["--config", home.configPath, ...args], env, home.access);
-  return {
-    imds,
-    events,
-    home,
-    run,
-    async [Symbol.asyncDispose]() {
-      await imds[Symbol.asyncDispose]();
-      await events[Symbol.asyncDispose]();
-      await Deno.remove(home.dir, { recursive: true });
-    },
-  };
-}
+/** Core behaviour is inline delivery: send before exiting. */
+const setup = (config: Record<string, unknown> = {}) => scenario(config);
 
 function assertOneErrorLine(result: RunResult, code: number, pattern: RegExp) {
   assert.equal(result.code, code, result.stderr);

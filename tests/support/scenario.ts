@@ -1,0 +1,60 @@
+/**
+ * A test scenario: the fake IMDS and EventBridge, a temporary home with a
+ * config pointing tattle at them, and helpers to run the hook and flush.
+ *
+ * @module
+ */
+
+import { startFakeEventBridge } from "../fakes/eventbridge.ts";
+import { FAKE_ROLE, startFakeImds } from "../fakes/imds.ts";
+import { pamEnv, runTattle, testHome } from "./tattle.ts";
+
+/** Seconds of the hook's budget in scenarios: short, so fault tests are quick. */
+export const TIMEOUT_S = 1;
+
+/** Starts the fakes and writes a config for them (`overrides` win). */
+export async function scenario(overrides: Record<string, unknown> = {}) {
+  const imds = startFakeImds();
+  const events = startFakeEventBridge({ [FAKE_ROLE.accessKeyId]: FAKE_ROLE.secretAccessKey });
+  const home = await testHome({
+    imds_endpoint: imds.url,
+    endpoint_url: events.url,
+    timeout: TIMEOUT_S,
+    mode: "inline",
+    ...overrides,
+  });
+  const config = ["--config", home.configPath];
+  const settings: Record<string, unknown> = JSON.parse(await Deno.readTextFile(home.configPath));
+  return {
+    imds,
+    events,
+    home,
+    /** Runs the hook as pam_exec would. */
+    run: (env: Record<string, string> = pamEnv(), args: string[] = []) =>
+      runTattle([...config, ...args], env, home.access),
+    /** Runs `tattle flush`. */
+    flush: (args: string[] = []) => runTattle(["flush", ...config, ...args], {}, home.access),
+    /** Rewrites the config with `changes` applied. */
+    setConfig: (changes: Record<string, unknown>) =>
+      Deno.writeTextFile(home.configPath, JSON.stringify(Object.assign(settings, changes))),
+    /** event_id of every event the fake accepted. */
+    deliveredIds: () => events.received.map((e) => String(e.detail.event_id)),
+    /** Record files waiting in the spool. */
+    spooled: () =>
+      [...Deno.readDirSync(home.spoolDir)].map((e) => e.name).filter((n) => n.endsWith(".json")),
+    /** Waits until `check` holds, polling for up to `ms`. */
+    async until(check: () => boolean, ms = 5000): Promise<boolean> {
+      const end = Date.now() + ms;
+      while (!check() && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
+      return check();
+    },
+    async [Symbol.asyncDispose]() {
+      await imds[Symbol.asyncDispose]();
+      await events[Symbol.asyncDispose]();
+      await Deno.remove(home.dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** A scenario, as {@link scenario} returns it. */
+export type Scenario = Awaited<ReturnType<typeof scenario>>;
