@@ -186,6 +186,7 @@ Deno.test("fault: kill -9 during a send leaves the event spooled, delivered once
     args: [
       "run",
       "--quiet",
+      "--no-prompt",
       "--frozen",
       `--config=${ROOT}deno.json`,
       ...permissionFlags({ ...s.home.access, run: [Deno.execPath()] }),

@@ -25,6 +25,11 @@ export async function cacheDir(): Promise<string> {
   return denoDir;
 }
 
+/** Kills a run that hangs, so a hang fails its test instead of stalling the suite. */
+function hangGuard(): AbortSignal {
+  return AbortSignal.timeout(60_000);
+}
+
 /** What one run of tattle did. */
 export interface RunResult {
   code: number;
@@ -49,7 +54,13 @@ export async function runTattle(
   options: RunOptions = {},
 ): Promise<RunResult> {
   const command = TATTLE_BIN
-    ? new Deno.Command(TATTLE_BIN, { args, env, clearEnv: true, stdin: "null" })
+    ? new Deno.Command(TATTLE_BIN, {
+      args,
+      env,
+      clearEnv: true,
+      stdin: "null",
+      signal: hangGuard(),
+    })
     : new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -69,6 +80,7 @@ export async function runTattle(
       env: { ...env, DENO_DIR: await cacheDir() },
       clearEnv: true,
       stdin: "null",
+      signal: hangGuard(),
     });
   const started = performance.now();
   const out = await command.output();
