@@ -66,7 +66,8 @@ async function run(argv: string[]): Promise<number> {
 
 /** Peak RSS of the process (not its detached sender), from getrusage(RUSAGE_CHILDREN). */
 async function peakRssKiB(argv: string[]): Promise<number> {
-  const script = "import resource,subprocess,sys; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); " +
+  const script =
+    "import resource,subprocess,sys; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); " +
     "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)";
   const out = await new Deno.Command("python3", {
     args: ["-c", script, ...argv],
