@@ -10,7 +10,7 @@
 
 import { type CliArgs, parseCli, USAGE } from "./lib/args.ts";
 import { captureEvent, thisHost } from "./lib/capture.ts";
-import type { Config } from "./lib/config.ts";
+import { type Config, DEFAULTS } from "./lib/config.ts";
 import { loadConfig } from "./lib/config_file.ts";
 import { deadlineAt, deadlineIn } from "./lib/deadline.ts";
 import { deliver, flushDeps } from "./lib/deliver.ts";
@@ -21,9 +21,12 @@ import { resolveIdentity } from "./lib/identity.ts";
 import { readSession } from "./lib/pam.ts";
 import { entryFor } from "./lib/record.ts";
 import { reportError, stderrLine } from "./lib/report.ts";
+import { scrubEnvironment } from "./lib/scrub.ts";
 import { sdkEnvironment } from "./lib/send.ts";
+import { sendSyslog } from "./lib/syslog.ts";
 import { cleanStaleSessions } from "./lib/sessions.ts";
 import { prepareSpool } from "./lib/spool.ts";
+import { assertTrusted } from "./lib/trust.ts";
 import { VERSION } from "./lib/version.ts";
 
 /** The least time `tattle flush` gets, whatever the hook's timeout. */
@@ -32,21 +35,40 @@ const FLUSH_BUDGET_S = 30;
 /** Runs tattle with `argv` and returns its exit code. */
 export async function main(argv: string[]): Promise<ExitCode> {
   const time = new Date();
+  const logged: string[] = [];
+  const log = (line: string) => {
+    stderrLine(`tattle: ${line}`);
+    logged.push(line);
+  };
+  let config: Config | undefined;
   try {
     const args = parseCli(argv);
     if (args.help) return print(USAGE);
     if (args.version) return print(`tattle ${VERSION}`);
-    const config = await loadConfig(args.configPath, args.configExplicit, args.settings);
+    config = await loadConfig(args.configPath, args.configExplicit, args.settings);
+    // Under PAM, users may have set variables that would redirect or silence the SDK.
+    if (processEnv()("PAM_TYPE") !== undefined && !config.trust_environment) scrubEnvironment();
     for (const [name, value] of Object.entries(sdkEnvironment(config))) Deno.env.set(name, value);
-    if (args.command === "flush") return await flush(config);
-    return await hook(args, config, time);
+    if (args.command === "flush") return await flush(config, log);
+    return await hook(args, config, time, log);
   } catch (error) {
-    return reportError(error, argv.includes("--debug"));
+    return reportError(error, argv.includes("--debug"), (line) => {
+      stderrLine(line);
+      if (line.startsWith("tattle: ")) logged.push(line.slice("tattle: ".length));
+    });
+  } finally {
+    const { syslog_socket, state_dir } = config ?? DEFAULTS;
+    await sendSyslog(syslog_socket, state_dir, logged);
   }
 }
 
 /** The PAM hook: capture the session, then deliver or print it. */
-async function hook(args: CliArgs, config: Config, time: Date): Promise<ExitCode> {
+async function hook(
+  args: CliArgs,
+  config: Config,
+  time: Date,
+  log: (line: string) => void,
+): Promise<ExitCode> {
   // The budget counts from when PAM called tattle, not from when config was read.
   const deadline = deadlineAt(time.getTime() + config.timeout * 1000);
   const session = readSession(processEnv());
@@ -63,15 +85,15 @@ async function hook(args: CliArgs, config: Config, time: Date): Promise<ExitCode
     options: args.options,
     deadline,
     mode,
-    log: (line) => stderrLine(`tattle: ${line}`),
+    log,
   });
 }
 
 /** `tattle flush`: send the spool, print a one-line summary. */
-async function flush(config: Config): Promise<ExitCode> {
+async function flush(config: Config, log: (line: string) => void): Promise<ExitCode> {
   const deadline = deadlineIn(Math.max(config.timeout, FLUSH_BUDGET_S) * 1000);
-  const log = (line: string) => stderrLine(`tattle: ${line}`);
   await prepareSpool(config.spool_dir);
+  await assertTrusted(config.spool_dir, "spool directory");
   await cleanStaleSessions(config.state_dir);
   const summary = await flushSpool(
     config.spool_dir,

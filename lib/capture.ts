@@ -5,6 +5,7 @@
  */
 
 import type { Config } from "./config.ts";
+import { assertTrusted } from "./trust.ts";
 import { knownIdentity } from "./identity.ts";
 import type { Session } from "./pam.ts";
 import type { CapturedEvent } from "./record.ts";
@@ -32,6 +33,8 @@ export async function captureEvent(
   time: Date,
   host: HostFacts,
 ): Promise<CapturedEvent> {
+  // The identity cache and session records live here: refuse it if others can change it.
+  await assertTrusted(config.state_dir, "state directory");
   const record: CapturedEvent = {
     v: 1,
     event_id: crypto.randomUUID(),

@@ -31,6 +31,12 @@ export interface Config {
   spool_dir: string;
   spool_max_events: number;
   state_dir: string;
+  /** Honour AWS_* and proxy variables in the PAM environment (off: users can set them). */
+  trust_environment: boolean;
+  /** The AWS shared-config profile for credentials. */
+  profile?: string;
+  /** Where failures are logged (authpriv); nothing is logged when it does not exist. */
+  syslog_socket: string;
 }
 
 /** Settings as given by one origin (file or flags), not yet merged. */
@@ -49,6 +55,8 @@ export const DEFAULTS: Readonly<Config> = {
   spool_dir: "/var/spool/tattle",
   spool_max_events: 10000,
   state_dir: "/run/tattle",
+  trust_environment: false,
+  syslog_socket: "/dev/log",
 };
 
 /** Checks one value; returns it (possibly normalized) or throws the problem as a string. */
@@ -126,6 +134,17 @@ const SCHEMA: Record<keyof Config, Check> = {
     return value;
   },
   state_dir: absolutePath,
+  trust_environment: (value) => {
+    if (typeof value !== "boolean") throw "must be true or false";
+    return value;
+  },
+  profile: (value) => {
+    if (typeof value !== "string" || !/^[A-Za-z0-9_.+=,@-]{1,64}$/.test(value)) {
+      throw "must be a profile name";
+    }
+    return value;
+  },
+  syslog_socket: absolutePath,
   extra_detail: (value) => {
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
       throw "must be an object whose values are strings";

@@ -6,6 +6,7 @@
 
 import { type Config, parseConfigFile, resolveConfig, type Settings } from "./config.ts";
 import { configError, messageOf, TattleError } from "./errors.ts";
+import { assertTrusted } from "./trust.ts";
 
 /** Reads a file's text; `Deno.readTextFile` in production. */
 export type ReadTextFile = (path: string) => Promise<string>;
@@ -22,10 +23,13 @@ export async function loadConfig(
   explicit: boolean,
   flags: Settings,
   readTextFile: ReadTextFile = Deno.readTextFile,
+  trust: (path: string, what: string) => Promise<void> = assertTrusted,
 ): Promise<Config> {
   let file: Settings = {};
   try {
-    file = parseConfigFile(await readTextFile(path), path);
+    const text = await readTextFile(path);
+    await trust(path, "config file");
+    file = parseConfigFile(text, path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound && !explicit) {
       file = {};

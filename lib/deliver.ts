@@ -14,6 +14,7 @@ import { type CapturedEvent, entryFor } from "./record.ts";
 import { sendEntry } from "./send.ts";
 import { senderCommand, startSender } from "./sender.ts";
 import { prepareSpool, spoolWrite } from "./spool.ts";
+import { assertTrusted } from "./trust.ts";
 import { VERSION } from "./version.ts";
 
 /** What delivery needs besides the event. */
@@ -40,8 +41,10 @@ export async function deliver(record: CapturedEvent, ctx: DeliverContext): Promi
   let name: string;
   try {
     await prepareSpool(dir);
+    await assertTrusted(dir, "spool directory");
     name = await spoolWrite(dir, record);
   } catch (error) {
+    if (error instanceof TattleError) throw error; // untrusted: refuse, as configured
     return await sendUnspooled(record, ctx, `spool ${dir} is not usable: ${messageOf(error)}`);
   }
   const path = `${dir}/${name}`;

@@ -28,6 +28,8 @@ export interface PublishOptions {
   /** Overrides the regional endpoint (tests, VPC endpoints, FIPS). */
   endpoint?: string;
   deadline: Deadline;
+  /** The shared-config profile for the default credential chain. */
+  profile?: string;
   /** Credentials or a provider; the SDK's default chain when unset. */
   credentials?: EventBridgeClientConfig["credentials"];
   /** Jitter source, for deterministic tests. */
@@ -72,6 +74,7 @@ export async function publish(
     region: options.region,
     endpoint: options.endpoint,
     credentials: options.credentials,
+    profile: options.profile,
     maxAttempts: 1,
     requestHandler: { requestTimeout: ms, connectionTimeout: ms, throwOnRequestTimeout: true },
   });

@@ -149,6 +149,7 @@ async function flushLocked(
     const results = await deps.publish(batch.map((b) => b.entry), {
       region,
       endpoint: config.endpoint_url,
+      profile: config.profile,
       deadline: callDeadline(config, deadline),
     });
     summary.lastError = undefined;

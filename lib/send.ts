@@ -30,7 +30,12 @@ export async function sendEntry(
 ): Promise<string> {
   const { publish } = await import("./eventbridge.ts");
   const region = config.region ?? identity.region;
-  const [result] = await publish([entry], { region, endpoint: config.endpoint_url, deadline });
+  const [result] = await publish([entry], {
+    region,
+    endpoint: config.endpoint_url,
+    profile: config.profile,
+    deadline,
+  });
   if (result.ok) return result.eventId;
   const where = eventsEndpoint(region, config.endpoint_url);
   if (result.code === "Timeout") {

@@ -5,6 +5,7 @@ import { loadConfig } from "../lib/config_file.ts";
 import { EXIT, TattleError } from "../lib/errors.ts";
 
 const PATH = "/etc/tattle/config.json";
+const trusted = () => Promise.resolve();
 
 function assertFails(fn: () => unknown, exitCode: number, pattern: RegExp) {
   assert.throws(fn, (error: unknown) => {
@@ -35,6 +36,9 @@ Deno.test("every key is read from the file", () => {
     spool_dir: "/var/lib/tattle/spool/",
     spool_max_events: 500,
     state_dir: "/run/tattle-test",
+    trust_environment: true,
+    profile: "events",
+    syslog_socket: "/run/systemd/journal/dev-log",
   };
   const config = resolveConfig(parseConfigFile(JSON.stringify(file), PATH), {}, PATH);
   assert.deepEqual(config, {
@@ -82,6 +86,9 @@ Deno.test("every config file error exits 78 naming the file, the key and the pro
     ['{"spool_max_events": 0}', /"spool_max_events" must be a whole number/],
     ['{"spool_max_events": 1.5}', /"spool_max_events" must be a whole number/],
     ['{"state_dir": 7}', /"state_dir" must be a string/],
+    ['{"trust_environment": "yes"}', /"trust_environment" must be true or false/],
+    ['{"profile": "a b"}', /"profile" must be a profile name/],
+    ['{"syslog_socket": "dev/log"}', /"syslog_socket" must be an absolute path/],
   ];
   for (const [text, pattern] of cases) {
     assertFails(() => parseConfigFile(text, PATH), EXIT.CONFIG, pattern);
@@ -98,8 +105,8 @@ Deno.test("identity none without a region is a config error", () => {
 
 Deno.test("a missing default file means defaults; a missing --config file is an error", async () => {
   const notFound = () => Promise.reject(new Deno.errors.NotFound("no such file"));
-  assert.deepEqual(await loadConfig(PATH, false, {}, notFound), DEFAULTS);
-  await assert.rejects(loadConfig("/srv/x.json", true, {}, notFound), (error: unknown) => {
+  assert.deepEqual(await loadConfig(PATH, false, {}, notFound, trusted), DEFAULTS);
+  await assert.rejects(loadConfig("/srv/x.json", true, {}, notFound, trusted), (error: unknown) => {
     assert(error instanceof TattleError);
     assert.equal(error.exitCode, EXIT.CONFIG);
     assert.equal(error.message, "config file /srv/x.json does not exist");
@@ -109,7 +116,10 @@ Deno.test("a missing default file means defaults; a missing --config file is an 
 
 Deno.test("an unreadable or invalid file is an error even at the default path", async () => {
   const denied = () => Promise.reject(new Deno.errors.PermissionDenied("permission denied"));
-  await assert.rejects(loadConfig(PATH, false, {}, denied), /cannot be read: permission denied/);
+  await assert.rejects(
+    loadConfig(PATH, false, {}, denied, trusted),
+    /cannot be read: permission denied/,
+  );
   const invalid = () => Promise.resolve('{"timeout": -1}');
-  await assert.rejects(loadConfig(PATH, false, {}, invalid), /"timeout" must be a number/);
+  await assert.rejects(loadConfig(PATH, false, {}, invalid, trusted), /"timeout" must be a number/);
 });
