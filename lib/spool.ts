@@ -17,13 +17,21 @@ const DROPPED_FILE = ".dropped";
 /** Where unreadable records and entries EventBridge rejects for good are moved. */
 export const FAILED_DIR = "failed";
 
-/** Creates the spool directory (0700) if needed and checks it is a real directory. */
+/**
+ * Creates the spool directory and its `failed/` (0700) where missing, and
+ * checks they are real directories. An existing directory's mode is left for
+ * the trust check to judge, not silently repaired.
+ */
 export async function prepareSpool(dir: string): Promise<void> {
-  await Deno.mkdir(`${dir}/${FAILED_DIR}`, { recursive: true, mode: 0o700 });
   for (const path of [dir, `${dir}/${FAILED_DIR}`]) {
+    try {
+      await Deno.mkdir(path, { mode: 0o700 });
+      await Deno.chmod(path, 0o700); // mkdir's mode is masked by the umask
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    }
     const info = await Deno.lstat(path);
     if (!info.isDirectory) throw new Error(`${path} is not a directory`);
-    if ((info.mode! & 0o777) !== 0o700) await Deno.chmod(path, 0o700);
   }
 }
 
