@@ -22,6 +22,8 @@ import { readSession } from "./lib/pam.ts";
 import { entryFor } from "./lib/record.ts";
 import { reportError, stderrLine } from "./lib/report.ts";
 import { scrubEnvironment } from "./lib/scrub.ts";
+import { isScriptMode } from "./lib/sender.ts";
+import { setup } from "./lib/setup.ts";
 import { sdkEnvironment } from "./lib/send.ts";
 import { sendSyslog } from "./lib/syslog.ts";
 import { cleanStaleSessions } from "./lib/sessions.ts";
@@ -45,6 +47,7 @@ export async function main(argv: string[]): Promise<ExitCode> {
     const args = parseCli(argv);
     if (args.help) return print(USAGE);
     if (args.version) return print(`tattle ${VERSION}`);
+    if (args.command === "setup") return await runSetup(args);
     config = await loadConfig(args.configPath, args.configExplicit, args.settings);
     // Under PAM, users may have set variables that would redirect or silence the SDK.
     if (processEnv()("PAM_TYPE") !== undefined && !config.trust_environment) scrubEnvironment();
@@ -107,6 +110,19 @@ async function flush(config: Config, log: (line: string) => void): Promise<ExitC
   print(`tattle flush: sent ${summary.sent}, kept ${summary.kept}, failed ${summary.failed}`);
   if (summary.kept > 0) return EXIT.TEMPFAIL;
   return summary.failed > 0 ? EXIT.DATAERR : EXIT.OK;
+}
+
+/** `tattle setup`: config, spool and (with --pam) the sshd PAM line. */
+async function runSetup(args: CliArgs): Promise<ExitCode> {
+  const binary = isScriptMode() ? "/usr/local/bin/tattle" : Deno.execPath();
+  const actions = await setup({
+    root: args.root,
+    pam: args.pam,
+    uninstall: args.uninstall,
+    binary,
+  });
+  for (const action of actions) print(`tattle setup: ${action}`);
+  return EXIT.OK;
 }
 
 function print(text: string): ExitCode {

@@ -10,7 +10,7 @@ import { checkFlagSettings, DEFAULT_CONFIG_PATH, type Settings } from "./config.
 import { usageError } from "./errors.ts";
 
 /** The subcommands; `hook` is what pam_exec runs. */
-export const COMMANDS = ["hook", "flush"] as const;
+export const COMMANDS = ["hook", "flush", "setup", "doctor"] as const;
 
 /** One of {@link COMMANDS}. */
 export type Command = typeof COMMANDS[number];
@@ -27,6 +27,14 @@ export interface CliArgs {
   /** Settings given as flags; they win over the file. */
   settings: Settings;
   dryRun: boolean;
+  /** `setup`: the directory to install under ("/" on a host). */
+  root: string;
+  /** `setup`: also add the PAM line. */
+  pam: boolean;
+  /** `setup`: remove what setup added. */
+  uninstall: boolean;
+  /** `doctor`: also send one test event. */
+  sendTest: boolean;
   debug: boolean;
   version: boolean;
   help: boolean;
@@ -46,6 +54,10 @@ const OPTIONS = {
   mode: { type: "string" },
   "spool-dir": { type: "string" },
   "dry-run": { type: "boolean" },
+  root: { type: "string" },
+  pam: { type: "boolean" },
+  uninstall: { type: "boolean" },
+  "send-test": { type: "boolean" },
   debug: { type: "boolean" },
   version: { type: "boolean" },
   help: { type: "boolean", short: "h" },
@@ -60,6 +72,9 @@ Publishes an SSH session event to Amazon EventBridge. Run by PAM:
 Commands:
   hook                    (default) report the PAM session in the environment
   flush                   send the spooled events, oldest first
+  setup [--pam] [--uninstall] [--root DIR]
+                          create the config and spool; --pam adds the sshd PAM line
+  doctor [--send-test]    check config, identity, credentials and EventBridge
 
 Options (each overrides the config file key of the same name):
   --config PATH           config file (default ${DEFAULT_CONFIG_PATH})
@@ -127,6 +142,10 @@ export function parseCli(argv: string[]): CliArgs {
       spool_dir: values["spool-dir"],
     }),
     dryRun: values["dry-run"] ?? false,
+    root: values.root ?? "/",
+    pam: values.pam ?? false,
+    uninstall: values.uninstall ?? false,
+    sendTest: values["send-test"] ?? false,
     debug: values.debug ?? false,
     version: values.version ?? false,
     help: values.help ?? false,

@@ -142,7 +142,16 @@ Deno.test("the permission set: no all, no ffi, run only tattle itself", () => {
   const names = Object.keys(PERMISSION_SET);
   assert(!names.includes("all") && !names.includes("ffi"), names.join(", "));
   assert.deepEqual(PERMISSION_SET.run, ["/usr/local/bin/tattle"]);
-  assert.deepEqual(PERMISSION_SET.write, ["/var/spool/tattle", "/run/tattle"]);
+  // The spool and state, and for `tattle setup` its config and exactly the PAM file it edits.
+  assert.deepEqual(PERMISSION_SET.write, [
+    "/var/spool/tattle",
+    "/run/tattle",
+    "/etc/tattle",
+    "/etc/pam.d/sshd",
+    "/etc/pam.d/.sshd.tattle-tmp",
+    "/etc/pam.d/sshd.tattle-backup",
+    "/etc/pam.d/.sshd.tattle-backup.tattle-tmp",
+  ]);
 });
 
 Deno.test("the same permission set denies reading /etc/shadow", async () => {
