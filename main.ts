@@ -14,6 +14,7 @@ import { type Config, DEFAULTS } from "./lib/config.ts";
 import { loadConfig } from "./lib/config_file.ts";
 import { deadlineAt, deadlineIn } from "./lib/deadline.ts";
 import { deliver, flushDeps } from "./lib/deliver.ts";
+import { doctor } from "./lib/doctor.ts";
 import { processEnv } from "./lib/env.ts";
 import { EXIT, type ExitCode } from "./lib/errors.ts";
 import { flushSpool } from "./lib/flush.ts";
@@ -48,6 +49,15 @@ export async function main(argv: string[]): Promise<ExitCode> {
     if (args.help) return print(USAGE);
     if (args.version) return print(`tattle ${VERSION}`);
     if (args.command === "setup") return await runSetup(args);
+    if (args.command === "doctor") {
+      return await doctor({
+        configPath: args.configPath,
+        configExplicit: args.configExplicit,
+        flags: args.settings,
+        sendTest: args.sendTest,
+        print,
+      });
+    }
     config = await loadConfig(args.configPath, args.configExplicit, args.settings);
     // Under PAM, users may have set variables that would redirect or silence the SDK.
     if (processEnv()("PAM_TYPE") !== undefined && !config.trust_environment) scrubEnvironment();
@@ -125,7 +135,7 @@ async function runSetup(args: CliArgs): Promise<ExitCode> {
   return EXIT.OK;
 }
 
-function print(text: string): ExitCode {
+function print(text: string): typeof EXIT.OK {
   Deno.stdout.writeSync(new TextEncoder().encode(`${text}\n`));
   return EXIT.OK;
 }

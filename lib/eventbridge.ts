@@ -154,3 +154,46 @@ export function requestFailure(error: unknown): EntryResult & { ok: false } {
   const message = status === undefined ? messageOf(error) : `HTTP ${status}: ${messageOf(error)}`;
   return { ok: false, code: name, message, retryable };
 }
+
+/** Friendly names of the credential sources the SDK records in `$source`. */
+const CREDENTIAL_SOURCES: Record<string, string> = {
+  CREDENTIALS_ENV_VARS: "environment variables",
+  CREDENTIALS_PROFILE: "shared config profile",
+  CREDENTIALS_PROFILE_SOURCE_PROFILE: "shared config profile (source_profile)",
+  CREDENTIALS_PROFILE_PROCESS: "shared config profile (credential_process)",
+  CREDENTIALS_PROFILE_SSO: "shared config profile (SSO)",
+  CREDENTIALS_IMDS: "EC2 instance role (IMDS)",
+  CREDENTIALS_HTTP: "container credentials endpoint",
+  CREDENTIALS_ENV_VARS_STS_WEB_ID_TOKEN: "web identity token",
+};
+
+/**
+ * Resolves credentials through the SDK's default chain and says where they
+ * came from, with the access key's last four characters: never the secret.
+ */
+export async function describeCredentials(
+  region: string,
+  profile: string | undefined,
+  deadline: Deadline,
+): Promise<string> {
+  const client = new EventBridgeClient({ region, profile });
+  try {
+    const credentials = await raceSignal(client.config.credentials(), deadline.signal) as {
+      accessKeyId: string;
+      expiration?: Date;
+      $source?: Record<string, string>;
+    };
+    const sources = Object.keys(credentials.$source ?? {}).map((k) => CREDENTIAL_SOURCES[k] ?? k);
+    // Not every provider records itself in $source; the chain's order tells the rest.
+    if (sources.length === 0) {
+      if (Deno.env.get("AWS_ACCESS_KEY_ID")) sources.push(CREDENTIAL_SOURCES.CREDENTIALS_ENV_VARS);
+      else if (profile || Deno.env.get("AWS_PROFILE")) {
+        sources.push(CREDENTIAL_SOURCES.CREDENTIALS_PROFILE);
+      } else if (credentials.expiration) sources.push(CREDENTIAL_SOURCES.CREDENTIALS_IMDS);
+    }
+    const from = sources.length > 0 ? sources.join(", ") : "the default chain";
+    return `from ${from} (access key …${credentials.accessKeyId.slice(-4)})`;
+  } finally {
+    client.destroy();
+  }
+}

@@ -7,8 +7,8 @@
 import type { EnvReader } from "./env.ts";
 import { usageError } from "./errors.ts";
 
-/** Whether the session is starting or ending, as the event reports it. */
-export type SessionState = "opened" | "closed";
+/** Whether the session is starting or ending, as the event reports it ("test": `doctor --send-test`). */
+export type SessionState = "opened" | "closed" | "test";
 
 /** The endpoints of the SSH connection, from SSH_CONNECTION. */
 export interface SshConnection {
