@@ -14,7 +14,6 @@ import { type Config, DEFAULTS } from "./lib/config.ts";
 import { loadConfig } from "./lib/config_file.ts";
 import { deadlineAt, deadlineIn } from "./lib/deadline.ts";
 import { deliver, flushDeps } from "./lib/deliver.ts";
-import { doctor } from "./lib/doctor.ts";
 import { processEnv } from "./lib/env.ts";
 import { EXIT, type ExitCode } from "./lib/errors.ts";
 import { flushSpool } from "./lib/flush.ts";
@@ -24,7 +23,6 @@ import { entryFor } from "./lib/record.ts";
 import { reportError, stderrLine } from "./lib/report.ts";
 import { scrubEnvironment } from "./lib/scrub.ts";
 import { isScriptMode } from "./lib/sender.ts";
-import { setup } from "./lib/setup.ts";
 import { sdkEnvironment } from "./lib/send.ts";
 import { sendSyslog } from "./lib/syslog.ts";
 import { cleanStaleSessions } from "./lib/sessions.ts";
@@ -50,6 +48,8 @@ export async function main(argv: string[]): Promise<ExitCode> {
     if (args.version) return print(`tattle ${VERSION}`);
     if (args.command === "setup") return await runSetup(args);
     if (args.command === "doctor") {
+      // Operator commands are imported on use: the login path never loads them.
+      const { doctor } = await import("./lib/doctor.ts");
       return await doctor({
         configPath: args.configPath,
         configExplicit: args.configExplicit,
@@ -88,7 +88,7 @@ async function hook(
   const record = await captureEvent(session, config, time, thisHost());
   if (args.dryRun) {
     const identity = record.identity ?? await resolveIdentity(config, deadline);
-    return print(JSON.stringify(entryFor(record, identity, config, VERSION)));
+    return print(JSON.stringify(await entryFor(record, identity, config, VERSION)));
   }
   // Run by hand from a terminal, show the real outcome rather than a silent 0.
   const mode = Deno.stderr.isTerminal() ? "inline" : config.mode;
@@ -124,6 +124,7 @@ async function flush(config: Config, log: (line: string) => void): Promise<ExitC
 
 /** `tattle setup`: config, spool and (with --pam) the sshd PAM line. */
 async function runSetup(args: CliArgs): Promise<ExitCode> {
+  const { setup } = await import("./lib/setup.ts");
   const binary = isScriptMode() ? "/usr/local/bin/tattle" : Deno.execPath();
   const actions = await setup({
     root: args.root,

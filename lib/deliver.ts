@@ -90,7 +90,7 @@ async function sendUnspooled(
 ): Promise<ExitCode> {
   try {
     const identity = record.identity ?? await resolveIdentity(ctx.config, ctx.deadline);
-    const entry = entryFor(record, identity, ctx.config, VERSION);
+    const entry = await entryFor(record, identity, ctx.config, VERSION);
     await sendEntry(entry, ctx.config, identity, ctx.deadline);
   } catch (error) {
     throw unavailableError(`event lost: ${spoolProblem}, and sending failed: ${messageOf(error)}`);

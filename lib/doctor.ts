@@ -113,7 +113,7 @@ export async function doctor(options: DoctorOptions): Promise<ExitCode> {
           session,
         };
         const { publish } = await import("./eventbridge.ts");
-        const [result] = await publish([entryFor(record, identity!, config!, VERSION)], {
+        const [result] = await publish([await entryFor(record, identity!, config!, VERSION)], {
           region: region(),
           endpoint: config!.endpoint_url,
           profile: config!.profile,

@@ -10,7 +10,6 @@
 
 import type { Session } from "./pam.ts";
 import type { AuthDetail } from "./ssh_auth.ts";
-import { parseAuthInfo } from "./ssh_auth.ts";
 
 /** Where tattle runs, as the event reports it. */
 export interface Identity {
@@ -91,6 +90,8 @@ export interface EventInput {
   durationSeconds?: number;
   /** Events dropped from a full spool since the last delivery. */
   spoolDropped?: number;
+  /** How the user authenticated, parsed from the session's SSH_AUTH_INFO_0. */
+  auth?: AuthDetail;
 }
 
 /** Builds the PutEvents entry for a session event. */
@@ -124,8 +125,7 @@ export function buildDetail(input: EventInput): Detail {
     detail.source_ip = session.connection.clientIp;
     detail.source_port = session.connection.clientPort;
   }
-  const auth = session.authInfo === undefined ? undefined : parseAuthInfo(session.authInfo);
-  if (auth) detail.auth = auth;
+  if (input.auth) detail.auth = input.auth;
   if (session.truncated.length > 0) detail.truncated = [...session.truncated];
   if (input.durationSeconds !== undefined) detail.duration_seconds = input.durationSeconds;
   if (input.spoolDropped) detail.spool_dropped = input.spoolDropped;

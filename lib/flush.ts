@@ -141,7 +141,7 @@ async function flushLocked(
       }
     }
     const spoolDropped = await droppedCount(dir);
-    const batch = nextBatch(pending, identity, config, deps.version, spoolDropped);
+    const batch = await nextBatch(pending, identity, config, deps.version, spoolDropped);
     pending = pending.slice(batch.length);
     const region = config.region ?? (batch[0].record.identity ?? identity)!.region;
     const where = `EventBridge at ${eventsEndpoint(region, config.endpoint_url)}`;
@@ -186,18 +186,24 @@ function callDeadline(config: Config, deadline: Deadline): Deadline {
 }
 
 /** The next records that fit one PutEvents call, with their entries. */
-function nextBatch(
+async function nextBatch(
   pending: Array<{ name: string; record: CapturedEvent }>,
   identity: Identity | undefined,
   config: Config,
   version: string,
   spoolDropped: number,
-): Array<{ name: string; record: CapturedEvent; entry: EventEntry }> {
+): Promise<Array<{ name: string; record: CapturedEvent; entry: EventEntry }>> {
   const batch = [];
   let bytes = 0;
   for (const { name, record } of pending.slice(0, BATCH_SIZE)) {
     const carriesDropped = batch.length === 0 && spoolDropped > 0 ? spoolDropped : undefined;
-    const entry = entryFor(record, record.identity ?? identity!, config, version, carriesDropped);
+    const entry = await entryFor(
+      record,
+      record.identity ?? identity!,
+      config,
+      version,
+      carriesDropped,
+    );
     const size = entrySize(entry);
     if (batch.length > 0 && bytes + size > MAX_ENTRY_BYTES) break;
     bytes += size;

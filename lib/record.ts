@@ -12,6 +12,7 @@
 import type { Config } from "./config.ts";
 import { buildEntry, type EventEntry, type Identity } from "./event.ts";
 import type { Session } from "./pam.ts";
+import { parseAuthInfo } from "./ssh_auth.ts";
 
 /** One captured event, as spooled. */
 export interface CapturedEvent {
@@ -81,14 +82,16 @@ export function decodeRecord(text: string): CapturedEvent {
 }
 
 /** Builds the PutEvents entry for a record with the current settings. */
-export function entryFor(
+export async function entryFor(
   record: CapturedEvent,
   identity: Identity,
   config: Config,
   version: string,
   spoolDropped?: number,
-): EventEntry {
+): Promise<EventEntry> {
+  const { authInfo } = record.session;
   return buildEntry({
+    auth: authInfo === undefined ? undefined : await parseAuthInfo(authInfo),
     session: record.session,
     identity,
     hostname: record.hostname,

@@ -26,10 +26,10 @@ function delivered(entry: EventEntry): Record<string, unknown> {
   };
 }
 
-function tattleEvent(state: "opened" | "closed", source = DEFAULTS.source) {
+async function tattleEvent(state: "opened" | "closed", source = DEFAULTS.source) {
   const r = record(1, { identity: identityOf(FAKE_DOCUMENT) });
   r.session = { ...r.session, user: "alice", rhost: "203.0.113.9", state };
-  return delivered(entryFor(r, r.identity!, { ...DEFAULTS, source }, "test"));
+  return delivered(await entryFor(r, r.identity!, { ...DEFAULTS, source }, "test"));
 }
 
 Deno.test("the CloudFormation template has the rule, topic, subscription and topic policy", () => {
@@ -55,11 +55,11 @@ Deno.test("the CloudFormation template has the rule, topic, subscription and top
   assert(refs.every((r) => names.has(r)), refs.join(", "));
 });
 
-Deno.test("the rule's pattern matches tattle's events and no others", () => {
+Deno.test("the rule's pattern matches tattle's events and no others", async () => {
   const pattern = template.Resources.SessionRule.Properties.EventPattern;
-  assert(matches(pattern, tattleEvent("opened")));
-  assert(matches(pattern, tattleEvent("closed")));
-  assert(!matches(pattern, tattleEvent("opened", "com.example.other")));
+  assert(matches(pattern, await tattleEvent("opened")));
+  assert(matches(pattern, await tattleEvent("closed")));
+  assert(!matches(pattern, await tattleEvent("opened", "com.example.other")));
   assert(
     !matches(pattern, {
       source: "aws.ec2",
@@ -68,14 +68,14 @@ Deno.test("the rule's pattern matches tattle's events and no others", () => {
   );
 });
 
-Deno.test("the input transformer makes the one-line human message", () => {
+Deno.test("the input transformer makes the one-line human message", async () => {
   const target = template.Resources.SessionRule.Properties.Targets[0];
   assert.equal(
-    transform(target.InputTransformer, tattleEvent("opened")),
+    transform(target.InputTransformer, await tattleEvent("opened")),
     `"alice opened an SSH session on ${FAKE_DOCUMENT.instanceId} from 203.0.113.9"`,
   );
   assert.equal(
-    transform(target.InputTransformer, tattleEvent("closed")),
+    transform(target.InputTransformer, await tattleEvent("closed")),
     `"alice closed an SSH session on ${FAKE_DOCUMENT.instanceId} from 203.0.113.9"`,
   );
 });

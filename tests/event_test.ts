@@ -3,6 +3,7 @@ import { envFrom } from "../lib/env.ts";
 import { buildEntry, entrySize, type EventInput, MAX_ENTRY_BYTES } from "../lib/event.ts";
 import { identityOf } from "../lib/imds.ts";
 import { readSession, type Session } from "../lib/pam.ts";
+import { parseAuthInfo } from "../lib/ssh_auth.ts";
 import seedOpened from "./fixtures/seed_opened.json" with { type: "json" };
 import seedClosed from "./fixtures/seed_closed.json" with { type: "json" };
 import keys from "./fixtures/ssh_keys.json" with { type: "json" };
@@ -50,11 +51,12 @@ Deno.test("the seed's example payloads are reproduced field for field", () => {
   }
 });
 
-Deno.test("the Detail carries the added fields", () => {
+Deno.test("the Detail carries the added fields", async () => {
   const [ed25519] = keys.keys;
   const entry = buildEntry(input({
     connection: { clientIp: "1.2.3.4", clientPort: 50022, serverIp: "10.0.0.12", serverPort: 22 },
-    authInfo: `publickey ${ed25519.key_type} ${ed25519.blob}\n`,
+  }, {
+    auth: await parseAuthInfo(`publickey ${ed25519.key_type} ${ed25519.blob}\n`),
   }));
   assert.deepEqual(JSON.parse(entry.Detail), {
     username: "ubuntu",

@@ -7,9 +7,12 @@
 import assert from "node:assert/strict";
 import { envFrom } from "../lib/env.ts";
 import { EXIT, TattleError } from "../lib/errors.ts";
-import { buildEntry, entrySize, MAX_ENTRY_BYTES } from "../lib/event.ts";
+import { DEFAULTS } from "../lib/config.ts";
+import { entrySize, MAX_ENTRY_BYTES } from "../lib/event.ts";
+import { entryFor } from "../lib/record.ts";
 import { readSession } from "../lib/pam.ts";
 import keys from "./fixtures/ssh_keys.json" with { type: "json" };
+import { record } from "./support/records.ts";
 
 const RUNS_PER_VARIABLE = 10_000;
 const VARIABLES = [
@@ -56,7 +59,7 @@ function randomValue(random: () => number, valid: string): string {
   return noise;
 }
 
-Deno.test(`${RUNS_PER_VARIABLE} random byte strings per variable: valid event or exit 64`, () => {
+Deno.test(`${RUNS_PER_VARIABLE} random byte strings per variable: valid event or exit 64`, async () => {
   for (const [index, variable] of VARIABLES.entries()) {
     const random = prng(0x7a771e + index);
     let events = 0;
@@ -72,20 +75,9 @@ Deno.test(`${RUNS_PER_VARIABLE} random byte strings per variable: valid event or
         usage++;
         continue;
       }
-      const entry = buildEntry({
-        session,
-        identity: {
-          region: "us-east-1",
-          instanceId: "i-1",
-          resources: ["arn:aws:ec2:us-east-1:1:instance/i-1"],
-        },
-        hostname: "host",
-        eventId: "00000000-0000-4000-8000-000000000000",
-        version: "fuzz",
-        time: new Date(0),
-        source: "com.unbounce.tattle",
-        detailType: "SSH connection event detected",
-      });
+      // The same path a spooled event takes to its entry, SSH_AUTH_INFO_0 parsing included.
+      const captured = record(0, { session });
+      const entry = await entryFor(captured, captured.identity!, DEFAULTS, "fuzz");
       const detail = JSON.parse(entry.Detail);
       assert.equal(typeof detail, "object", `${variable} run ${run}`);
       assert(!Array.isArray(detail) && detail !== null);
