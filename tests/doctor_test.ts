@@ -73,7 +73,7 @@ Deno.test("doctor: each check failing in turn says what to do and exits non-zero
       assert.equal(rows[index][2], failing, result.stdout);
       assert(rows.slice(0, index).every((r) => r[1] === "✓"));
       assert(rows.slice(index + 1).every((r) => r[1] === "-"), "later checks are skipped");
-      assert.match(result.stdout, /\n  what to do: /);
+      assert.match(result.stdout, /\n {2}what to do: /);
     });
   }
 });
