@@ -8,23 +8,12 @@
  */
 
 import { scenario } from "../tests/support/scenario.ts";
-import { cacheDir, pamEnv, ROOT, TATTLE_BIN } from "../tests/support/tattle.ts";
-import { permissionFlags } from "../lib/permissions.ts";
+import { cacheDir, denoRunArgs, pamEnv, TATTLE_BIN } from "../tests/support/tattle.ts";
 
 const RUNS = 25;
 
 await using s = await scenario();
-const access = { ...s.home.access, run: [Deno.execPath()] };
-const base = TATTLE_BIN ? [TATTLE_BIN] : [
-  Deno.execPath(),
-  "run",
-  "--quiet",
-  "--no-prompt",
-  "--frozen",
-  `--config=${ROOT}deno.json`,
-  ...permissionFlags(access),
-  `${ROOT}main.ts`,
-];
+const base = TATTLE_BIN ? [TATTLE_BIN] : [Deno.execPath(), ...denoRunArgs(s.home.access)];
 const env = { ...pamEnv(), DENO_DIR: await cacheDir() };
 const cases: Array<[string, string[]]> = [
   ["hook, background mode", ["--config", s.home.configPath, "--mode", "background"]],

@@ -9,7 +9,7 @@ import { prepareSpool, spoolWrite } from "../lib/spool.ts";
 import { refusedUrl, startSilentServer } from "./fakes/silent.ts";
 import { record } from "./support/records.ts";
 import { type Scenario, scenario, TIMEOUT_S } from "./support/scenario.ts";
-import { pamEnv, type RunResult } from "./support/tattle.ts";
+import { cacheDir, denoRunArgs, pamEnv, type RunResult } from "./support/tattle.ts";
 
 interface FaultCase {
   name: string;
@@ -180,20 +180,8 @@ Deno.test("fault: a corrupt spool file is moved aside and never blocks the queue
 Deno.test("fault: kill -9 during a send leaves the event spooled, delivered once later", async () => {
   await using s = await scenario({ timeout: 10 });
   s.events.fault = "hang";
-  const { ROOT, cacheDir } = await import("./support/tattle.ts");
-  const { permissionFlags } = await import("../lib/permissions.ts");
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--no-prompt",
-      "--frozen",
-      `--config=${ROOT}deno.json`,
-      ...permissionFlags({ ...s.home.access, run: [Deno.execPath()] }),
-      `${ROOT}main.ts`,
-      "--config",
-      s.home.configPath,
-    ],
+    args: [...denoRunArgs(s.home.access), "--config", s.home.configPath],
     env: { ...pamEnv(), DENO_DIR: await cacheDir() },
     clearEnv: true,
     stdout: "null",

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { cleanStaleSessions, processStartTime, recordOpen, takeDuration } from "../lib/sessions.ts";
 import { scenario } from "./support/scenario.ts";
-import { cacheDir, pamEnv, ROOT } from "./support/tattle.ts";
-import { permissionFlags } from "../lib/permissions.ts";
+import { cacheDir, denoRunArgs, pamEnv } from "./support/tattle.ts";
 
 Deno.test("a close carries the seconds since the open of the same sshd process", async () => {
   // Both hook runs are children of this test process, as both are of sshd's monitor.
@@ -38,13 +37,7 @@ Deno.test("run by hand from a terminal, the hook reports the real outcome (inlin
   s.events.fault = "500";
   const command = [
     Deno.execPath(),
-    "run",
-    "--quiet",
-    "--no-prompt",
-    "--frozen",
-    `--config=${ROOT}deno.json`,
-    ...permissionFlags({ ...s.home.access, run: [Deno.execPath()] }),
-    `${ROOT}main.ts`,
+    ...denoRunArgs(s.home.access),
     "--config",
     s.home.configPath,
   ].map((a) => `'${a}'`).join(" ");

@@ -25,6 +25,23 @@ export async function cacheDir(): Promise<string> {
   return denoDir;
 }
 
+/**
+ * `deno run` arguments (after the deno executable) that start main.ts with
+ * the permission set plus `paths`, as the binary would run.
+ */
+export function denoRunArgs(paths: RunOptions = {}): string[] {
+  return [
+    "run",
+    "--quiet",
+    "--no-prompt",
+    "--frozen",
+    `--config=${ROOT}deno.json`,
+    // Under `deno run`, tattle's own executable (for the detached sender) is deno.
+    ...permissionFlags({ read: paths.read, write: paths.write, run: [Deno.execPath()] }),
+    `${ROOT}main.ts`,
+  ];
+}
+
 /** Kills a run that hangs, so a hang fails its test instead of stalling the suite. */
 function hangGuard(): AbortSignal {
   return AbortSignal.timeout(60_000);
@@ -62,21 +79,7 @@ export async function runTattle(
       signal: hangGuard(),
     })
     : new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--quiet",
-        "--no-prompt",
-        "--frozen",
-        `--config=${ROOT}deno.json`,
-        ...permissionFlags({
-          read: options.read,
-          write: options.write,
-          // Under `deno run`, tattle's own executable (for the detached sender) is deno.
-          run: [Deno.execPath()],
-        }),
-        `${ROOT}main.ts`,
-        ...args,
-      ],
+      args: [...denoRunArgs(options), ...args],
       env: { ...env, DENO_DIR: await cacheDir() },
       clearEnv: true,
       stdin: "null",

@@ -11,9 +11,8 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { permissionFlags } from "../../lib/permissions.ts";
 import { type Scenario, scenario } from "../support/scenario.ts";
-import { cacheDir, ROOT } from "../support/tattle.ts";
+import { cacheDir, denoRunArgs } from "../support/tattle.ts";
 
 const SSHD = "/usr/sbin/sshd";
 const SERVICE = `sshd-tattle-test`;
@@ -84,11 +83,10 @@ function freePort(): number {
 /** The launcher pam_exec runs: absolute paths, a fixed DENO_DIR, the permission set. */
 async function writeLauncher(s: Scenario): Promise<string> {
   const path = `${s.home.dir}/tattle-launcher`;
-  const flags = permissionFlags({ ...s.home.access, run: [Deno.execPath()] });
+  const argv = [Deno.execPath(), ...denoRunArgs(s.home.access)].map((a) => `'${a}'`).join(" ");
   const script = `#!/bin/sh
 # pam_exec gives no PATH and no HOME: everything is absolute.
-DENO_DIR='${await cacheDir()}' exec '${Deno.execPath()}' run --quiet --no-prompt --frozen \\
-  '--config=${ROOT}deno.json' ${flags.map((f) => `'${f}'`).join(" ")} '${ROOT}main.ts' "$@"
+DENO_DIR='${await cacheDir()}' exec ${argv} "$@"
 `;
   await Deno.writeTextFile(path, script, { mode: 0o755 });
   await Deno.chmod(path, 0o755);
@@ -150,25 +148,9 @@ Deno.test({
       // A test user with an ed25519 key, and sshd through a symlink so PAM uses its own service.
       await sh("/usr/sbin/useradd", ["-m", "-s", "/bin/sh", USER], { check: false });
       cleanups.push(() => sh("/usr/sbin/userdel", ["-r", USER], { check: false }));
-      await sh("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", userKey]);
-      await sh("/usr/bin/ssh-keygen", [
-        "-q",
-        "-t",
-        "ed25519",
-        "-N",
-        "",
-        "-f",
-        `${s.home.dir}/host_key`,
-      ]);
-      await sh("/usr/bin/ssh-keygen", [
-        "-q",
-        "-t",
-        "ed25519",
-        "-N",
-        "",
-        "-f",
-        `${s.home.dir}/wrong_key`,
-      ]);
+      for (const key of [userKey, `${s.home.dir}/host_key`, `${s.home.dir}/wrong_key`]) {
+        await sh("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]);
+      }
       const sshDir = `/home/${USER}/.ssh`;
       await Deno.mkdir(sshDir, { recursive: true, mode: 0o700 });
       await Deno.copyFile(`${userKey}.pub`, `${sshDir}/authorized_keys`);
