@@ -115,6 +115,18 @@ Deno.test("--dry-run prints the entry and sends nothing", async () => {
   assert.equal(t.events.requestCount, 0);
 });
 
+Deno.test("--dry-run with IMDS unreachable: exit 69, saying how to run outside EC2", async () => {
+  const endpoint = refusedUrl();
+  await using t = await setup({ imds_endpoint: endpoint });
+  const result = await t.run(pamEnv(), ["--dry-run"]);
+  assertOneErrorLine(
+    result,
+    69,
+    new RegExp(`IMDS at ${endpoint} did not answer: connect ECONNREFUSED`),
+  );
+  assert.match(result.stderr, /outside EC2 set "identity": "none" and "region" in the config/);
+});
+
 Deno.test("the README's first dry run works on any machine", async () => {
   const result = await runTattle(
     ["--dry-run", "--identity", "none", "--region", "us-east-1"],
