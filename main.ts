@@ -30,6 +30,9 @@ import { prepareSpool } from "./lib/spool.ts";
 import { assertTrusted } from "./lib/trust.ts";
 import { VERSION } from "./lib/version.ts";
 
+/** How long past its timeout the hook may run before the watchdog ends it. */
+const WATCHDOG_GRACE_S = 1;
+
 /** The least time `tattle flush` gets, whatever the hook's timeout. */
 const FLUSH_BUDGET_S = 30;
 
@@ -84,6 +87,14 @@ async function hook(
 ): Promise<ExitCode> {
   // The budget counts from when PAM called tattle, not from when config was read.
   const deadline = deadlineAt(time.getTime() + config.timeout * 1000);
+  // Every step already honours the deadline; this is the backstop against a
+  // bug, since pam_exec waits for tattle with no timeout.
+  Deno.unrefTimer(setTimeout(() => {
+    stderrLine(
+      `tattle: error: internal error: still running ${WATCHDOG_GRACE_S} s after the timeout`,
+    );
+    Deno.exit(EXIT.SOFTWARE);
+  }, config.timeout * 1000 + WATCHDOG_GRACE_S * 1000));
   const session = readSession(processEnv());
   const record = await captureEvent(session, config, time, thisHost());
   if (args.dryRun) {
