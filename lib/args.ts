@@ -122,7 +122,6 @@ export function parseCli(argv: string[]): CliArgs {
     throw usageError(`unknown command "${command}" (see tattle --help)`);
   }
   if (extra.length > 0) throw usageError(`unexpected argument "${extra[0]}" (see tattle --help)`);
-  const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
   return {
     command: command as Command,
     options: argv.filter((_, i) => i !== commandIndex),
@@ -137,7 +136,7 @@ export function parseCli(argv: string[]): CliArgs {
       imds_endpoint: values["imds-endpoint"],
       identity: values.identity,
       resources: values.resource,
-      timeout: timeout !== undefined && Number.isNaN(timeout) ? values.timeout : timeout,
+      timeout: values.timeout === undefined ? undefined : Number(values.timeout),
       mode: values.mode,
       spool_dir: values["spool-dir"],
     }),
