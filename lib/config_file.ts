@@ -37,6 +37,10 @@ export async function loadConfig(
       throw configError(`config file ${path} does not exist`);
     } else if (error instanceof TattleError) {
       throw error;
+    } else if (error instanceof Deno.errors.NotCapable) {
+      throw configError(
+        `config file ${path} cannot be read: tattle may read its config only under /etc/tattle`,
+      );
     } else {
       throw configError(`config file ${path} cannot be read: ${messageOf(error)}`);
     }

@@ -154,6 +154,17 @@ Deno.test("configuration errors are exit 78 naming the file, key and problem", a
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("a config file outside /etc/tattle is refused with what to do", async () => {
+  const path = await writeConfig({});
+  const result = await runTattle(["--config", path], pamEnv());
+  assertOneErrorLine(
+    result,
+    78,
+    /config file .* cannot be read: tattle may read its config only under \/etc\/tattle$/,
+  );
+  await Deno.remove(dirname(path), { recursive: true });
+});
+
 Deno.test("a bad flag is exit 64", async () => {
   const result = await runTattle(["--frobnicate"], pamEnv());
   assertOneErrorLine(result, 64, /Unknown option '--frobnicate'/);
