@@ -10,8 +10,8 @@ import { type Deadline, deadlineIn, raceSignal } from "./deadline.ts";
 import { entrySize, type EventEntry, type Identity, MAX_ENTRY_BYTES } from "./event.ts";
 import type { EntryResult, PublishOptions } from "./eventbridge.ts";
 import { messageOf } from "./errors.ts";
-import { eventsEndpoint } from "./partition.ts";
 import { type CapturedEvent, entryFor } from "./record.ts";
+import { publishFailure } from "./send.ts";
 import {
   droppedCount,
   enforceLimit,
@@ -144,8 +144,8 @@ async function flushLocked(
     const batch = await nextBatch(pending, identity, config, deps.version, spoolDropped);
     pending = pending.slice(batch.length);
     const region = config.region ?? (batch[0].record.identity ?? identity)!.region;
-    const where = `EventBridge at ${eventsEndpoint(region, config.endpoint_url)}`;
-    summary.lastError = `${where} did not answer within the ${config.timeout} s timeout`;
+    // What the hook reports if its deadline passes while waiting here.
+    summary.lastError = publishFailure({ code: "Timeout", message: "" }, region, config);
     const results = await deps.publish(batch.map((b) => b.entry), {
       region,
       endpoint: config.endpoint_url,
@@ -163,9 +163,7 @@ async function flushLocked(
         // The hook reports its own event in its error line.
         await quarantine(dir, name, reason, deps, summary, name !== options.first);
       } else {
-        summary.lastError = result.code === "Timeout"
-          ? `${where} did not answer within the ${config.timeout} s timeout`
-          : `${where} did not accept the event: ${result.code}: ${result.message}`;
+        summary.lastError = publishFailure(result, region, config);
       }
     }
     await spoolRemove(dir, delivered);

@@ -37,13 +37,17 @@ export async function sendEntry(
     deadline,
   });
   if (result.ok) return result.eventId;
-  const where = eventsEndpoint(region, config.endpoint_url);
-  if (result.code === "Timeout") {
-    throw unavailableError(
-      `EventBridge at ${where} did not answer within the ${config.timeout} s timeout`,
-    );
-  }
-  throw unavailableError(
-    `EventBridge at ${where} did not accept the event: ${result.code}: ${result.message}`,
-  );
+  throw unavailableError(publishFailure(result, region, config));
+}
+
+/** One line for a failed PutEvents entry, naming the endpoint, for the hook and flush alike. */
+export function publishFailure(
+  failure: { code: string; message: string },
+  region: string,
+  config: Pick<Config, "endpoint_url" | "timeout">,
+): string {
+  const where = `EventBridge at ${eventsEndpoint(region, config.endpoint_url)}`;
+  return failure.code === "Timeout"
+    ? `${where} did not answer within the ${config.timeout} s timeout`
+    : `${where} did not accept the event: ${failure.code}: ${failure.message}`;
 }
