@@ -15,6 +15,11 @@ export const DEFAULT_CONFIG_PATH = "/etc/tattle/config.json";
 export const OUTSIDE_EC2_HINT =
   'outside EC2 set "identity": "none" and "region" in the config (or pass --identity none --region REGION)';
 
+/** One line for an IMDS failure, with how to run outside EC2. */
+export function imdsFailure(endpoint: string, what: string): string {
+  return `IMDS at ${endpoint} ${what}; ${OUTSIDE_EC2_HINT}`;
+}
+
 /** Every setting, resolved. */
 export interface Config {
   source: string;

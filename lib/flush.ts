@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type Config, OUTSIDE_EC2_HINT } from "./config.ts";
+import { type Config, imdsFailure } from "./config.ts";
 import { type Deadline, deadlineIn, raceSignal } from "./deadline.ts";
 import { entrySize, type EventEntry, type Identity, MAX_ENTRY_BYTES } from "./event.ts";
 import type { EntryResult, PublishOptions } from "./eventbridge.ts";
@@ -129,8 +129,7 @@ async function flushLocked(
     if (!identity && pending.some((p) => !p.record.identity)) {
       try {
         // What the hook reports if its deadline passes while waiting here.
-        summary.lastError =
-          `IMDS at ${config.imds_endpoint} did not answer before the timeout; ${OUTSIDE_EC2_HINT}`;
+        summary.lastError = imdsFailure(config.imds_endpoint, "did not answer before the timeout");
         identity = await deps.identity(callDeadline(config, deadline));
         summary.lastError = undefined;
       } catch (error) {

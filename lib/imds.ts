@@ -5,7 +5,7 @@
  */
 
 import { MetadataService } from "@aws-sdk/ec2-metadata-service";
-import { OUTSIDE_EC2_HINT } from "./config.ts";
+import { imdsFailure } from "./config.ts";
 import { type Deadline, DeadlineError, raceSignal } from "./deadline.ts";
 import { messageOf, unavailableError } from "./errors.ts";
 import type { Identity } from "./event.ts";
@@ -89,7 +89,7 @@ function imdsUnavailable(endpoint: string, error: unknown) {
     what = `did not answer: ${text.replace(/^(Error[^:]*: )+/, "")}`;
   }
   return unavailableError(
-    `IMDS at ${endpoint} ${what}; ${OUTSIDE_EC2_HINT}`,
+    imdsFailure(endpoint, what),
     error,
   );
 }
