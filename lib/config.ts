@@ -27,6 +27,8 @@ export interface Config {
   event_bus?: string;
   region?: string;
   endpoint_url?: string;
+  /** PEM file of the CA that signs `endpoint_url`'s certificate, besides the public roots. */
+  ca_bundle?: string;
   imds_endpoint: string;
   identity: "imds" | "none";
   resources: string[];
@@ -109,6 +111,7 @@ const SCHEMA: Record<keyof Config, Check> = {
     return value;
   },
   endpoint_url: url,
+  ca_bundle: absolutePath,
   imds_endpoint: url,
   identity: (value) => {
     if (value !== "imds" && value !== "none") throw 'must be "imds" or "none"';

@@ -53,3 +53,31 @@ export function messageOf(error: unknown): string {
   if (error instanceof Error) return error.message || error.name;
   return String(error);
 }
+
+/**
+ * One phrase for a failed network request: `fetch` throws "fetch failed"
+ * and keeps the reason in `cause`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { networkFailure } from "./errors.ts";
+ * const error = new TypeError("fetch failed", {
+ *   cause: new Error("error sending request for url (http://127.0.0.1:9/): client error (Connect): tcp connect error: Connection refused (os error 111)"),
+ * });
+ * assert.equal(networkFailure(error), "connection refused");
+ * ```
+ */
+export function networkFailure(error: unknown): string {
+  const chain: string[] = [];
+  for (let e = error; e !== undefined && chain.length < 8; e = (e as Error)?.cause) {
+    chain.push(messageOf(e));
+  }
+  const text = chain.join(": ");
+  if (/connection refused/i.test(text)) return "connection refused";
+  if (/dns error|failed to lookup address/i.test(text)) return "the host name does not resolve";
+  if (/connection reset/i.test(text)) return "connection reset";
+  if (/unreachable/i.test(text)) return "network unreachable";
+  const inner = chain[chain.length - 1] ?? "unknown error";
+  return inner.replace(/^error sending request for url \([^)]*\): /, "");
+}

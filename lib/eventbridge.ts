@@ -5,6 +5,10 @@
  * what can succeed on retry, HTTP-level and per-entry alike, inside the run's
  * deadline.
  *
+ * Requests go through `fetch` (the SDK's FetchHttpHandler), not `node:http`:
+ * the runtime applies the NODE_DEBUG it saw at start to its Node layer, and
+ * that would print tokens and signatures.
+ *
  * @module
  */
 
@@ -13,9 +17,10 @@ import {
   type EventBridgeClientConfig,
   PutEventsCommand,
 } from "@aws-sdk/client-eventbridge";
+import { FetchHttpHandler } from "@smithy/fetch-http-handler";
 import { type Deadline, DeadlineError, raceSignal, sleep } from "./deadline.ts";
 import type { EventEntry } from "./event.ts";
-import { messageOf } from "./errors.ts";
+import { messageOf, networkFailure } from "./errors.ts";
 
 /** What became of one entry. */
 export type EntryResult =
@@ -32,6 +37,8 @@ export interface PublishOptions {
   profile?: string;
   /** Credentials or a provider; the SDK's default chain when unset. */
   credentials?: EventBridgeClientConfig["credentials"];
+  /** Path of a PEM CA bundle to trust besides the public roots. */
+  caBundle?: string;
   /** Jitter source, for deterministic tests. */
   random?: () => number;
 }
@@ -69,14 +76,13 @@ export async function publish(
   options: PublishOptions,
 ): Promise<EntryResult[]> {
   const { deadline, random = Math.random } = options;
-  const ms = Math.max(1, deadline.remaining());
   const client = new EventBridgeClient({
     region: options.region,
     endpoint: options.endpoint,
     credentials: options.credentials,
     profile: options.profile,
     maxAttempts: 1,
-    requestHandler: { requestTimeout: ms, connectionTimeout: ms, throwOnRequestTimeout: true },
+    requestHandler: await fetchHandler(options.caBundle),
   });
   const results: EntryResult[] = entries.map(() => ({
     ok: false,
@@ -134,6 +140,16 @@ function entryResult(
   };
 }
 
+/**
+ * The SDK's fetch handler, trusting `caBundle` (a PEM file) besides the
+ * public roots when given.
+ */
+async function fetchHandler(caBundle: string | undefined): Promise<FetchHttpHandler> {
+  if (!caBundle) return new FetchHttpHandler({});
+  const client = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(caBundle)] });
+  return new FetchHttpHandler({ requestInit: () => ({ client }) as RequestInit });
+}
+
 /** Classifies a failed PutEvents request. */
 export function requestFailure(error: unknown): EntryResult & { ok: false } {
   if (error instanceof DeadlineError || (error as Error)?.name === "AbortError") {
@@ -149,9 +165,14 @@ export function requestFailure(error: unknown): EntryResult & { ok: false } {
   if (name === "CredentialsProviderError") {
     return { ok: false, code: "NoCredentials", message: messageOf(error), retryable: false };
   }
+  if (name === "ImdsError") {
+    return { ok: false, code: "NoCredentials", message: messageOf(error), retryable: true };
+  }
   const retryable = Boolean(e?.$retryable) || RETRYABLE_ERRORS.has(name) ||
     (status !== undefined && status >= 500) || status === undefined;
-  const message = status === undefined ? messageOf(error) : `HTTP ${status}: ${messageOf(error)}`;
+  const message = status === undefined
+    ? networkFailure(error)
+    : `HTTP ${status}: ${messageOf(error)}`;
   return { ok: false, code: name, message, retryable };
 }
 
@@ -174,9 +195,10 @@ const CREDENTIAL_SOURCES: Record<string, string> = {
 export async function describeCredentials(
   region: string,
   profile: string | undefined,
+  provider: EventBridgeClientConfig["credentials"],
   deadline: Deadline,
 ): Promise<string> {
-  const client = new EventBridgeClient({ region, profile });
+  const client = new EventBridgeClient({ region, profile, credentials: provider });
   try {
     const credentials = await raceSignal(client.config.credentials(), deadline.signal) as {
       accessKeyId: string;
@@ -186,8 +208,10 @@ export async function describeCredentials(
     const sources = Object.keys(credentials.$source ?? {}).map((k) => CREDENTIAL_SOURCES[k] ?? k);
     // Not every provider records itself in $source; the chain's order tells the rest.
     if (sources.length === 0) {
-      if (Deno.env.get("AWS_ACCESS_KEY_ID")) sources.push(CREDENTIAL_SOURCES.CREDENTIALS_ENV_VARS);
-      else if (profile || Deno.env.get("AWS_PROFILE")) {
+      if (provider) sources.push(CREDENTIAL_SOURCES.CREDENTIALS_IMDS);
+      else if (Deno.env.get("AWS_ACCESS_KEY_ID")) {
+        sources.push(CREDENTIAL_SOURCES.CREDENTIALS_ENV_VARS);
+      } else if (profile || Deno.env.get("AWS_PROFILE")) {
         sources.push(CREDENTIAL_SOURCES.CREDENTIALS_PROFILE);
       } else if (credentials.expiration) sources.push(CREDENTIAL_SOURCES.CREDENTIALS_IMDS);
     }

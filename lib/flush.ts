@@ -6,6 +6,7 @@
  */
 
 import { type Config, imdsFailure } from "./config.ts";
+import { credentialsFor } from "./credentials.ts";
 import { type Deadline, deadlineIn, raceSignal } from "./deadline.ts";
 import { entrySize, type EventEntry, type Identity, MAX_ENTRY_BYTES } from "./event.ts";
 import type { EntryResult, PublishOptions } from "./eventbridge.ts";
@@ -123,6 +124,7 @@ async function flushLocked(
   }
 
   let identity: Identity | undefined;
+  const credentials = credentialsFor(config);
   let pending = records;
   while (pending.length > 0) {
     if (deadline.remaining() <= 0) break;
@@ -148,6 +150,8 @@ async function flushLocked(
     const results = await deps.publish(batch.map((b) => b.entry), {
       region,
       endpoint: config.endpoint_url,
+      credentials,
+      caBundle: config.ca_bundle,
       profile: config.profile,
       deadline: callDeadline(config, deadline),
     });

@@ -1,15 +1,127 @@
 /**
- * The EC2 instance identity, from IMDSv2 (I/O).
+ * The EC2 instance metadata service, IMDSv2 only, over `fetch` (I/O).
+ *
+ * Every answer is read with a size bound (IMDS can be answered by anything
+ * that owns 169.254.169.254, and an endless body would otherwise fill the
+ * memory), every request honours the caller's deadline, a token is fetched
+ * once per client, and there is no IMDSv1 fallback: without a token, nothing
+ * is asked.
+ *
+ * Not `@aws-sdk/ec2-metadata-service`: it reads whole bodies without a
+ * bound, takes no transport, and fetches a new token for every request.
  *
  * @module
  */
 
-import { MetadataService } from "@aws-sdk/ec2-metadata-service";
 import { imdsFailure } from "./config.ts";
 import { type Deadline, DeadlineError, raceSignal } from "./deadline.ts";
-import { messageOf, unavailableError } from "./errors.ts";
+import { messageOf, networkFailure, unavailableError } from "./errors.ts";
 import type { Identity } from "./event.ts";
 import { instanceArn } from "./partition.ts";
+
+/** The largest IMDS answer tattle reads; real ones are well under 4 KiB. */
+export const MAX_IMDS_BYTES = 64 * 1024;
+
+/** Seconds an IMDSv2 token lives; it outlives any run of tattle. */
+const TOKEN_TTL_S = 21600;
+
+/** The fetch function; the global one in production. */
+export type Fetch = typeof fetch;
+
+/** A failed IMDS request, phrased for an operator. */
+export class ImdsError extends Error {
+  constructor(readonly what: string, options?: ErrorOptions) {
+    super(what, options);
+    this.name = "ImdsError";
+  }
+}
+
+/** An IMDSv2 client for one run: one token, bounded reads. */
+export interface ImdsClient {
+  /**
+   * GETs `path` (e.g. `/latest/dynamic/instance-identity/document`) with the
+   * session token and returns the body.
+   *
+   * @throws {ImdsError} saying what IMDS did instead of answering.
+   */
+  get(path: string, signal: AbortSignal): Promise<string>;
+}
+
+/** An IMDSv2 client for `endpoint` (`http://169.254.169.254` on EC2). */
+export function imdsClient(endpoint: string, fetchFn: Fetch = fetch): ImdsClient {
+  let token: Promise<string> | undefined;
+  const request = async (path: string, init: RequestInit, signal: AbortSignal) => {
+    let response: Response;
+    try {
+      response = await raceSignal(fetchFn(`${endpoint}${path}`, { ...init, signal }), signal);
+    } catch (error) {
+      if (error instanceof DeadlineError || signal.aborted) {
+        throw new ImdsError("did not answer before the timeout", { cause: error });
+      }
+      throw new ImdsError(`did not answer: ${networkFailure(error)}`, { cause: error });
+    }
+    const body = await readBounded(response, signal);
+    return { status: response.status, body };
+  };
+  const fetchToken = async (signal: AbortSignal) => {
+    const { status, body } = await request("/latest/api/token", {
+      method: "PUT",
+      headers: { "x-aws-ec2-metadata-token-ttl-seconds": String(TOKEN_TTL_S) },
+    }, signal);
+    if (status !== 200 || body === "") {
+      throw new ImdsError(
+        status === 403 || status === 404 || status === 405
+          ? `refused an IMDSv2 token (HTTP ${status}; tattle never falls back to IMDSv1)`
+          : `answered HTTP ${status} to the IMDSv2 token request`,
+      );
+    }
+    return body;
+  };
+  return {
+    async get(path, signal) {
+      token ??= fetchToken(signal);
+      let value: string;
+      try {
+        value = await token;
+      } catch (error) {
+        token = undefined; // the next call may try again
+        throw error;
+      }
+      const { status, body } = await request(path, {
+        headers: { "x-aws-ec2-metadata-token": value },
+      }, signal);
+      if (status !== 200) throw new ImdsError(`answered HTTP ${status} for ${path}`);
+      return body;
+    },
+  };
+}
+
+/** The body as text, failing once it passes {@link MAX_IMDS_BYTES}. */
+async function readBounded(response: Response, signal: AbortSignal): Promise<string> {
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (true) {
+      const { done, value } = await raceSignal(reader.read(), signal);
+      if (done) break;
+      size += value.length;
+      if (size > MAX_IMDS_BYTES) {
+        throw new ImdsError(`answered with more than ${MAX_IMDS_BYTES} bytes`);
+      }
+      chunks.push(value);
+    }
+  } catch (error) {
+    if (error instanceof ImdsError) throw error;
+    throw new ImdsError("did not answer before the timeout", { cause: error });
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  const bytes = new Uint8Array(size);
+  chunks.reduce((at, c) => (bytes.set(c, at), at + c.length), 0);
+  return new TextDecoder().decode(bytes);
+}
 
 /** The fields of the instance identity document tattle uses. */
 export interface IdentityDocument {
@@ -18,28 +130,22 @@ export interface IdentityDocument {
   instanceId: string;
 }
 
-/** The identity path, without a leading slash: MetadataService prefixes the endpoint's "/". */
-const DOCUMENT_PATH = "latest/dynamic/instance-identity/document";
-
 /**
- * Fetches the instance identity document over IMDSv2 (token first; IMDSv1 is
- * never used) and returns the instance's identity.
+ * Fetches the instance identity document over IMDSv2 and returns the
+ * instance's identity.
  *
  * @throws {TattleError} exit 69 when IMDS does not answer or answers wrongly.
  */
-export async function fetchIdentity(endpoint: string, deadline: Deadline): Promise<Identity> {
-  const service = new MetadataService({
-    endpoint,
-    ec2MetadataV1Disabled: true,
-    httpOptions: { timeout: Math.max(1, deadline.remaining()) },
-    retries: 1,
-    backoff: 0.05,
-  });
+export async function fetchIdentity(
+  endpoint: string,
+  deadline: Deadline,
+  client: ImdsClient = imdsClient(endpoint),
+): Promise<Identity> {
   let text: string;
   try {
-    text = await raceSignal(service.request(DOCUMENT_PATH, {}), deadline.signal);
+    text = await client.get("/latest/dynamic/instance-identity/document", deadline.signal);
   } catch (error) {
-    throw imdsUnavailable(endpoint, error);
+    throw unavailableError(imdsFailure(endpoint, messageOf(error)), error);
   }
   const document = parseIdentityDocument(text);
   if (!document) {
@@ -74,22 +180,49 @@ export function parseIdentityDocument(text: string): IdentityDocument | undefine
   return ok ? { accountId, region, instanceId } as IdentityDocument : undefined;
 }
 
-/** Turns the SDK's nested error text into one line naming what went wrong. */
-function imdsUnavailable(endpoint: string, error: unknown) {
-  const text = messageOf(error);
-  const status = /status code (\d{3})/.exec(text)?.[1];
-  let what: string;
-  if (error instanceof DeadlineError) {
-    what = "did not answer before the timeout";
-  } else if (/IMDSv1 is disabled|metadata token with status code (403|404|405)/.test(text)) {
-    what = "refused an IMDSv2 token (tattle never falls back to IMDSv1)";
-  } else if (status) {
-    what = `answered HTTP ${status}`;
-  } else {
-    what = `did not answer: ${text.replace(/^(Error[^:]*: )+/, "")}`;
-  }
-  return unavailableError(
-    imdsFailure(endpoint, what),
-    error,
-  );
+/** Credentials as the AWS SDK takes them from a provider. */
+export interface RoleCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  expiration: Date;
+}
+
+const ROLE_PATH = "/latest/meta-data/iam/security-credentials/";
+
+/**
+ * A credential provider for the instance role, for the AWS SDK: each call
+ * asks IMDS (the SDK caches the result until shortly before it expires),
+ * bounded by `timeoutMs`.
+ */
+export function instanceRoleCredentials(
+  endpoint: string,
+  timeoutMs: number,
+  client: ImdsClient = imdsClient(endpoint),
+): () => Promise<RoleCredentials> {
+  return async () => {
+    const signal = AbortSignal.timeout(timeoutMs);
+    try {
+      const role = (await client.get(ROLE_PATH, signal)).split("\n")[0].trim();
+      if (!/^[\w+=,.@-]{1,128}$/.test(role)) {
+        throw new ImdsError("has no instance role (attach one that allows events:PutEvents)");
+      }
+      const raw = JSON.parse(await client.get(`${ROLE_PATH}${role}`, signal));
+      const expiration = new Date(raw?.Expiration);
+      const ok = typeof raw?.AccessKeyId === "string" && typeof raw?.SecretAccessKey === "string" &&
+        typeof raw?.Token === "string" && !Number.isNaN(expiration.getTime());
+      if (!ok) throw new ImdsError(`returned unusable credentials for role ${role}`);
+      return {
+        accessKeyId: raw.AccessKeyId,
+        secretAccessKey: raw.SecretAccessKey,
+        sessionToken: raw.Token,
+        expiration,
+      };
+    } catch (error) {
+      throw new ImdsError(
+        imdsFailure(endpoint, `gave no instance role credentials: ${messageOf(error)}`),
+        { cause: error },
+      );
+    }
+  };
 }

@@ -5,6 +5,7 @@
  */
 
 import type { Config } from "./config.ts";
+import { credentialsFor } from "./credentials.ts";
 import type { Deadline } from "./deadline.ts";
 import { unavailableError } from "./errors.ts";
 import type { EventEntry, Identity } from "./event.ts";
@@ -14,7 +15,12 @@ import { eventsEndpoint } from "./partition.ts";
 export function sdkEnvironment(config: Config): Record<string, string> {
   // The SDK's instance-role credential provider takes its IMDS endpoint from
   // the environment only; this is how `imds_endpoint` reaches it.
-  return { AWS_EC2_METADATA_SERVICE_ENDPOINT: config.imds_endpoint };
+  // When the SDK's chain is used (profile, trust_environment, identity none), its
+  // instance-role provider must never fall back to IMDSv1 either.
+  return {
+    AWS_EC2_METADATA_SERVICE_ENDPOINT: config.imds_endpoint,
+    AWS_EC2_METADATA_V1_DISABLED: "true",
+  };
 }
 
 /**
@@ -33,6 +39,8 @@ export async function sendEntry(
   const [result] = await publish([entry], {
     region,
     endpoint: config.endpoint_url,
+    credentials: credentialsFor(config),
+    caBundle: config.ca_bundle,
     profile: config.profile,
     deadline,
   });

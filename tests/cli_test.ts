@@ -122,7 +122,7 @@ Deno.test("--dry-run with IMDS unreachable: exit 69, saying how to run outside E
   assertOneErrorLine(
     result,
     69,
-    new RegExp(`IMDS at ${endpoint} did not answer: connect ECONNREFUSED`),
+    new RegExp(`IMDS at ${endpoint} did not answer: connection refused`),
   );
   assert.match(result.stderr, /outside EC2 set "identity": "none" and "region" in the config/);
 });
@@ -292,4 +292,24 @@ Deno.test("--version and --help", async () => {
   const help = await runTattle(["--help"], {});
   assert.equal(help.code, 0);
   assert.match(help.stdout, /session optional pam_exec.so/);
+});
+
+Deno.test("credentials never fall back to IMDSv1, with tattle's provider or the SDK's chain", async (t) => {
+  // The SDK gives up on a token after 1 s and would then fall back: a longer budget lets it.
+  const timeout = 3;
+  const cases = [
+    ["identity imds: tattle's instance-role provider", { timeout }],
+    ["identity none: the SDK's default chain", { timeout, identity: "none", region: "us-east-1" }],
+  ] as const;
+  for (const [name, config] of cases) {
+    await t.step(name, async () => {
+      await using s = await setup(config);
+      s.imds.fault = "token-unanswered-v1-open";
+      const result = await s.run();
+      assert.equal(result.code, 75, result.stderr);
+      assertWithinDeadline(result, timeout);
+      assert.deepEqual(s.imds.v1Requests, []);
+      assert.equal(s.events.received.length, 0);
+    });
+  }
 });

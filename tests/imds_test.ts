@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { deadlineIn } from "../lib/deadline.ts";
 import { EXIT, TattleError } from "../lib/errors.ts";
-import { fetchIdentity, parseIdentityDocument } from "../lib/imds.ts";
+import {
+  fetchIdentity,
+  instanceRoleCredentials,
+  MAX_IMDS_BYTES,
+  parseIdentityDocument,
+} from "../lib/imds.ts";
 import { FAKE_DOCUMENT, startFakeImds } from "./fakes/imds.ts";
 import { refusedUrl, startSilentServer } from "./fakes/silent.ts";
 
@@ -43,7 +48,7 @@ async function assertUnavailable(endpoint: string, pattern: RegExp, timeoutMs = 
 Deno.test("IMDS faults are exit 69 within the deadline", async (t) => {
   await t.step(
     "refused",
-    () => assertUnavailable(refusedUrl(), /did not answer: connect ECONNREFUSED/),
+    () => assertUnavailable(refusedUrl(), /did not answer: connection refused/),
   );
   await t.step("accepts TCP, never answers", async () => {
     await using silent = startSilentServer();
@@ -75,4 +80,39 @@ Deno.test("identity documents without the needed fields are rejected", () => {
     parseIdentityDocument('{"accountId":"1","region":"us-east-1","instanceId":"i-1/../x"}'),
     undefined,
   );
+});
+
+Deno.test("an endless IMDS answer is cut at the size bound, quickly", async () => {
+  await using imds = startFakeImds();
+  imds.fault = "endless";
+  const started = performance.now();
+  await assertUnavailable(imds.url, new RegExp(`answered with more than ${MAX_IMDS_BYTES} bytes`));
+  assert(performance.now() - started < 500, "cut at the bound, not at the deadline");
+});
+
+Deno.test("role credentials: IMDSv2 only, never without a token", async (t) => {
+  await t.step("healthy: token, role name, credentials", async () => {
+    await using imds = startFakeImds();
+    const credentials = await instanceRoleCredentials(imds.url, 1000)();
+    assert.equal(credentials.accessKeyId, "ASIAFAKEROLEKEY00001");
+    assert(credentials.expiration.getTime() > Date.now());
+    assert.deepEqual(imds.v1Requests, []);
+  });
+  await t.step(
+    "token PUT unanswered (hop limit 1), IMDSv1 open: no request without a token",
+    async () => {
+      await using imds = startFakeImds();
+      imds.fault = "token-unanswered-v1-open";
+      await assert.rejects(
+        instanceRoleCredentials(imds.url, 300)(),
+        /did not answer before the timeout/,
+      );
+      assert.deepEqual(imds.v1Requests, []);
+    },
+  );
+  await t.step("endless credentials: cut at the bound", async () => {
+    await using imds = startFakeImds();
+    imds.fault = "endless";
+    await assert.rejects(instanceRoleCredentials(imds.url, 1000)(), /more than 65536 bytes/);
+  });
 });

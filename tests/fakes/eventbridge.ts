@@ -47,8 +47,24 @@ export interface FakeEventBridge extends AsyncDisposable {
   readonly credentials: Map<string, string>;
 }
 
+/** TLS material the fake serves with `tls: true` (tests/fixtures/tls). */
+export const TEST_TLS = {
+  ca: new URL("../fixtures/tls/ca.pem", import.meta.url).pathname,
+  cert: new URL("../fixtures/tls/server.pem", import.meta.url).pathname,
+  key: new URL("../fixtures/tls/server.key", import.meta.url).pathname,
+};
+
+/** How the fake listens. */
+export interface FakeEventBridgeOptions {
+  /** Serve HTTPS with the test certificate for 127.0.0.1 (a client must trust {@link TEST_TLS}.ca). */
+  tls?: boolean;
+}
+
 /** Starts a fake EventBridge on 127.0.0.1 that accepts the given credentials. */
-export function startFakeEventBridge(credentials: Record<string, string>): FakeEventBridge {
+export function startFakeEventBridge(
+  credentials: Record<string, string>,
+  options: FakeEventBridgeOptions = {},
+): FakeEventBridge {
   const hung: Array<() => void> = [];
   const state = {
     fault: "none" as EventBridgeFault,
@@ -59,7 +75,11 @@ export function startFakeEventBridge(credentials: Record<string, string>): FakeE
     credentials: new Map(Object.entries(credentials)),
   };
 
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+  const tls = options.tls
+    ? { cert: Deno.readTextFileSync(TEST_TLS.cert), key: Deno.readTextFileSync(TEST_TLS.key) }
+    : {};
+  const serveOptions = { hostname: "127.0.0.1", port: 0, onListen() {}, ...tls };
+  const server = Deno.serve(serveOptions, async (request) => {
     state.requestCount++;
     const body = new Uint8Array(await request.arrayBuffer());
     if (state.fault === "hang") {
@@ -89,12 +109,15 @@ export function startFakeEventBridge(credentials: Record<string, string>): FakeE
         "content type must be application/x-amz-json-1.1",
       );
     }
+    // Over HTTP/2 the host is the :authority pseudo-header, which Deno.serve leaves out.
+    const headers = new Headers(request.headers);
+    if (!headers.has("host")) headers.set("host", url.host);
     const scope = verifySigV4(
       {
         method: request.method,
         path: url.pathname,
         query: url.search.slice(1),
-        headers: request.headers,
+        headers,
         body,
       },
       (key) => state.credentials.get(key),
@@ -151,7 +174,7 @@ export function startFakeEventBridge(credentials: Record<string, string>): FakeE
   });
 
   return Object.assign(state, {
-    url: `http://127.0.0.1:${server.addr.port}`,
+    url: `${options.tls ? "https" : "http"}://127.0.0.1:${server.addr.port}`,
     async [Symbol.asyncDispose]() {
       hung.splice(0).forEach((release) => release());
       await server.shutdown();

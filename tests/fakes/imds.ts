@@ -12,7 +12,9 @@ export type ImdsFault =
   | "500" // every request fails with 500
   | "no-document" // the identity document is 404
   | "no-v2" // the token PUT is 403, as an IMDS without v2 support would answer
-  | "credentials-hang"; // role credentials never answer
+  | "credentials-hang" // role credentials never answer
+  | "token-unanswered-v1-open" // hop limit 1: the token PUT never answers, IMDSv1 GETs would
+  | "endless"; // every GET streams a body that never ends
 
 /** The identity document the fake serves. */
 export const FAKE_DOCUMENT = {
@@ -45,6 +47,8 @@ export interface FakeImds extends AsyncDisposable {
   document: Record<string, unknown>;
   /** Every request as `METHOD path`. */
   readonly requests: string[];
+  /** GETs that carried no token, as `GET path`: an IMDSv1 request. */
+  readonly v1Requests: string[];
   /** Tokens issued so far. */
   readonly tokens: Set<string>;
 }
@@ -56,6 +60,7 @@ export function startFakeImds(): FakeImds {
     fault: "none" as ImdsFault,
     document: { ...FAKE_DOCUMENT } as Record<string, unknown>,
     requests: [] as string[],
+    v1Requests: [] as string[],
     tokens: new Set<string>(),
   };
   const never = () =>
@@ -68,6 +73,13 @@ export function startFakeImds(): FakeImds {
     state.requests.push(`${request.method} ${path}`);
     if (state.fault === "hang") return never();
     if (state.fault === "500") return text("internal error", 500);
+    const token = request.headers.get("x-aws-ec2-metadata-token");
+    if (request.method === "GET" && token === null) state.v1Requests.push(`GET ${path}`);
+    if (state.fault === "token-unanswered-v1-open") {
+      if (path === "/latest/api/token") return never();
+      return text("IMDSv1 answer", 200); // what a v1-open instance would give away
+    }
+    if (state.fault === "endless" && request.method === "GET") return endless();
 
     if (path === "/latest/api/token") {
       if (request.method !== "PUT") return text("Method Not Allowed", 405);
@@ -115,6 +127,12 @@ export function startFakeImds(): FakeImds {
       await server.shutdown();
     },
   }) as FakeImds;
+}
+
+/** A 200 whose body never ends (1 KiB chunks as fast as the reader takes them). */
+function endless(): Response {
+  const chunk = new TextEncoder().encode("x".repeat(1024));
+  return new Response(new ReadableStream({ pull: (c) => c.enqueue(chunk) }), { status: 200 });
 }
 
 function text(body: string, status: number, headers: Record<string, string> = {}): Response {

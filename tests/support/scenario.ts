@@ -5,17 +5,29 @@
  * @module
  */
 
-import { startFakeEventBridge } from "../fakes/eventbridge.ts";
+import { startFakeEventBridge, TEST_TLS } from "../fakes/eventbridge.ts";
 import { FAKE_ROLE, startFakeImds } from "../fakes/imds.ts";
-import { pamEnv, runTattle, testHome } from "./tattle.ts";
+import { pamEnv, runTattle, runTattleWithEntries, testHome } from "./tattle.ts";
 
 /** Seconds of the hook's budget in scenarios: short, so fault tests are quick. */
 export const TIMEOUT_S = 1;
 
+/** How a scenario's fakes listen. */
+export interface ScenarioOptions {
+  /** EventBridge over HTTPS, its CA given to tattle as `ca_bundle`. */
+  tls?: boolean;
+}
+
 /** Starts the fakes and writes a config for them (`overrides` win). */
-export async function scenario(overrides: Record<string, unknown> = {}) {
+export async function scenario(
+  overrides: Record<string, unknown> = {},
+  options: ScenarioOptions = {},
+) {
   const imds = startFakeImds();
-  const events = startFakeEventBridge({ [FAKE_ROLE.accessKeyId]: FAKE_ROLE.secretAccessKey });
+  const events = startFakeEventBridge(
+    { [FAKE_ROLE.accessKeyId]: FAKE_ROLE.secretAccessKey },
+    { tls: options.tls },
+  );
   const home = await testHome({
     imds_endpoint: imds.url,
     endpoint_url: events.url,
@@ -23,6 +35,15 @@ export async function scenario(overrides: Record<string, unknown> = {}) {
     mode: "inline",
     ...overrides,
   });
+  if (options.tls) {
+    // Only paths the test allows are readable under the permission set: copy the CA there.
+    await Deno.copyFile(TEST_TLS.ca, `${home.dir}/ca.pem`);
+    const settings = JSON.parse(await Deno.readTextFile(home.configPath));
+    await Deno.writeTextFile(
+      home.configPath,
+      JSON.stringify({ ...settings, ca_bundle: `${home.dir}/ca.pem` }),
+    );
+  }
   const config = ["--config", home.configPath];
   const settings: Record<string, unknown> = JSON.parse(await Deno.readTextFile(home.configPath));
   return {
@@ -32,6 +53,12 @@ export async function scenario(overrides: Record<string, unknown> = {}) {
     /** Runs the hook as pam_exec would. */
     run: (env: Record<string, string> = pamEnv(), args: string[] = []) =>
       runTattle([...config, ...args], env, home.access),
+    /**
+     * Runs the hook with an environment given entry by entry, names possibly
+     * repeated, as pam_exec builds it: the PAM environment, then its own items.
+     */
+    runWithEntries: (entries: Array<[string, string]>, args: string[] = []) =>
+      runTattleWithEntries([...config, ...args], entries, home.access),
     /** Runs `tattle flush`. */
     flush: (args: string[] = []) => runTattle(["flush", ...config, ...args], {}, home.access),
     /** Rewrites the config with `changes` applied. */
