@@ -14,20 +14,20 @@ import { type Config, DEFAULTS } from "./lib/config.ts";
 import { loadConfig } from "./lib/config_file.ts";
 import { deadlineAt, deadlineIn } from "./lib/deadline.ts";
 import { deliver, flushDeps } from "./lib/deliver.ts";
-import { processEnv } from "./lib/env.ts";
+import { type HookEnvironment, takeHookEnvironment } from "./lib/env.ts";
 import { EXIT, type ExitCode } from "./lib/errors.ts";
 import { flushSpool } from "./lib/flush.ts";
 import { resolveIdentity } from "./lib/identity.ts";
-import { readSession } from "./lib/pam.ts";
+import { readSession, withTamper } from "./lib/pam.ts";
 import { entryFor } from "./lib/record.ts";
 import { reportError, stderrLine } from "./lib/report.ts";
-import { scrubEnvironment } from "./lib/scrub.ts";
 import { isScriptMode } from "./lib/sender.ts";
 import { sdkEnvironment } from "./lib/send.ts";
 import { sendSyslog } from "./lib/syslog.ts";
-import { cleanStaleSessions } from "./lib/sessions.ts";
+import { cleanStaleSessions, processLiveness } from "./lib/sessions.ts";
 import { prepareSpool } from "./lib/spool.ts";
 import { assertTrusted } from "./lib/trust.ts";
+import { RUNTIME_SET_VARIABLES, SCRIPT_MODE_VARIABLES } from "./lib/variables.ts";
 import { VERSION } from "./lib/version.ts";
 
 /** How long past its timeout the hook may run before the watchdog ends it. */
@@ -38,7 +38,9 @@ const FLUSH_BUDGET_S = 30;
 
 /** Runs tattle with `argv` and returns its exit code. */
 export async function main(argv: string[]): Promise<ExitCode> {
-  const time = new Date();
+  // Date.now(), not new Date(): the first Date object makes V8 read TZ, which
+  // the hook removes first (a user may point it at a FIFO).
+  const startedAt = Date.now();
   const logged: string[] = [];
   const log = (line: string) => {
     stderrLine(`tattle: ${line}`);
@@ -58,15 +60,24 @@ export async function main(argv: string[]): Promise<ExitCode> {
         configExplicit: args.configExplicit,
         flags: args.settings,
         sendTest: args.sendTest,
+        root: args.root,
         print,
       });
     }
+    if (args.command === "flush") {
+      config = await loadConfig(args.configPath, args.configExplicit, args.settings);
+      for (const [name, value] of Object.entries(sdkEnvironment(config))) Deno.env.set(name, value);
+      return await flush(config, log);
+    }
+    // The hook's environment is the PAM environment, which users can fill:
+    // read pam_exec's own items first, then keep nothing else.
+    const environment = takeHookEnvironment(expectedRuntimeVariables());
     config = await loadConfig(args.configPath, args.configExplicit, args.settings);
-    // Under PAM, users may have set variables that would redirect or silence the SDK.
-    if (processEnv()("PAM_TYPE") !== undefined && !config.trust_environment) scrubEnvironment();
+    if (config.trust_environment) {
+      for (const [name, value] of Object.entries(environment.aws)) Deno.env.set(name, value);
+    }
     for (const [name, value] of Object.entries(sdkEnvironment(config))) Deno.env.set(name, value);
-    if (args.command === "flush") return await flush(config, log);
-    return await hook(args, config, time, log);
+    return await hook(args, config, new Date(startedAt), log, environment);
   } catch (error) {
     return reportError(error, argv.includes("--debug"), (line) => {
       stderrLine(line);
@@ -84,6 +95,7 @@ async function hook(
   config: Config,
   time: Date,
   log: (line: string) => void,
+  environment: HookEnvironment,
 ): Promise<ExitCode> {
   // The budget counts from when PAM called tattle, not from when config was read.
   const deadline = deadlineAt(time.getTime() + config.timeout * 1000);
@@ -95,8 +107,8 @@ async function hook(
     );
     Deno.exit(EXIT.SOFTWARE);
   }, config.timeout * 1000 + WATCHDOG_GRACE_S * 1000));
-  const session = readSession(processEnv());
-  const record = await captureEvent(session, config, time, thisHost());
+  const session = withTamper(readSession(environment.read), environment.tamper);
+  const record = await captureEvent(session, config, time, thisHost(), log);
   if (args.dryRun) {
     const identity = record.identity ?? await resolveIdentity(config, deadline);
     return print(JSON.stringify(await entryFor(record, identity, config, VERSION)));
@@ -118,7 +130,8 @@ async function flush(config: Config, log: (line: string) => void): Promise<ExitC
   const deadline = deadlineIn(Math.max(config.timeout, FLUSH_BUDGET_S) * 1000);
   await prepareSpool(config.spool_dir);
   await assertTrusted(config.spool_dir, "spool directory");
-  await cleanStaleSessions(config.state_dir);
+  const stale = await cleanStaleSessions(config.state_dir, await processLiveness());
+  for (const problem of stale.problems) log(`stale session record not removed: ${problem}`);
   const summary = await flushSpool(
     config.spool_dir,
     config,
@@ -141,10 +154,17 @@ async function runSetup(args: CliArgs): Promise<ExitCode> {
     root: args.root,
     pam: args.pam,
     uninstall: args.uninstall,
+    disableUserReadenv: args.disableUserReadenv,
     binary,
   });
   for (const action of actions) print(`tattle setup: ${action}`);
   return EXIT.OK;
+}
+
+/** Runtime variables this process has for reasons of its own (the runtime, the dev launcher). */
+function expectedRuntimeVariables(): ReadonlySet<string> {
+  if (!isScriptMode()) return RUNTIME_SET_VARIABLES;
+  return new Set([...RUNTIME_SET_VARIABLES, ...SCRIPT_MODE_VARIABLES]);
 }
 
 function print(text: string): typeof EXIT.OK {

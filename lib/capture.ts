@@ -5,11 +5,12 @@
  */
 
 import type { Config } from "./config.ts";
-import { assertTrusted } from "./trust.ts";
+import { messageOf } from "./errors.ts";
 import { knownIdentity } from "./identity.ts";
-import type { Session } from "./pam.ts";
+import { closeAsOpened, type Session } from "./pam.ts";
 import type { CapturedEvent } from "./record.ts";
-import { processStartTime, recordOpen, takeDuration } from "./sessions.ts";
+import { recordOpen, takeOpen } from "./sessions.ts";
+import { assertTrusted } from "./trust.ts";
 
 /** The host facts a capture records, injected by tests. */
 export interface HostFacts {
@@ -25,13 +26,18 @@ export function thisHost(): HostFacts {
 
 /**
  * Captures the event: a new event_id, the time PAM called tattle, the cached
- * identity if any, and on a close the session's duration.
+ * identity if any. An open is recorded for its close; a close reports what
+ * the open recorded, and the session's duration.
+ *
+ * A session record that cannot be written or read is reported through
+ * `warn` and the event is captured without it.
  */
 export async function captureEvent(
   session: Session,
   config: Config,
   time: Date,
   host: HostFacts,
+  warn: (line: string) => void,
 ): Promise<CapturedEvent> {
   // The identity cache and session records live here: refuse it if others can change it.
   await assertTrusted(config.state_dir, "state directory");
@@ -44,26 +50,21 @@ export async function captureEvent(
   };
   const identity = await knownIdentity(config);
   if (identity) record.identity = identity;
-  const duration = await sessionDuration(session, config.state_dir, host.sessionPid, time);
-  if (duration !== undefined) record.duration_seconds = duration;
-  return record;
-}
-
-/** Records an open; on a close returns the seconds since the open. Never fails the event. */
-async function sessionDuration(
-  session: Session,
-  stateDir: string,
-  pid: number,
-  time: Date,
-): Promise<number | undefined> {
   try {
-    const procStart = await processStartTime(pid);
     if (session.state === "opened") {
-      await recordOpen(stateDir, pid, procStart, time);
-      return undefined;
+      await recordOpen(config.state_dir, host.sessionPid, session, time);
+    } else {
+      const open = await takeOpen(config.state_dir, host.sessionPid, session);
+      if (open) {
+        record.session = closeAsOpened(session, open);
+        record.duration_seconds = Math.max(
+          0,
+          Math.round((time.getTime() - Date.parse(open.start)) / 1000),
+        );
+      }
     }
-    return await takeDuration(stateDir, pid, procStart, time);
-  } catch {
-    return undefined;
+  } catch (error) {
+    warn(`warning: session record in ${config.state_dir}/sessions: ${messageOf(error)}`);
   }
+  return record;
 }

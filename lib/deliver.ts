@@ -51,8 +51,7 @@ export async function deliver(record: CapturedEvent, ctx: DeliverContext): Promi
 
   if (ctx.mode === "background") {
     try {
-      const { program, args } = senderCommand(ctx.options, ctx.config, ctx.configPath);
-      startSender(program, args);
+      startSender(senderCommand(ctx.options, ctx.config, ctx.configPath));
       return EXIT.OK;
     } catch (error) {
       throw new TattleError(

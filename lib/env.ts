@@ -1,12 +1,25 @@
 /**
- * Reading the process environment without ever throwing.
+ * Reading the hook's environment: pam_exec's own items told apart from
+ * copies a user planted, without ever throwing (I/O).
  *
  * PAM values can be any bytes. `Deno.env.get` throws `InvalidData` for a value
  * that is not valid UTF-8 and `Deno.env.toObject` silently drops it, so a
  * hostile PAM_USER could otherwise crash the hook or vanish from the event.
  *
+ * When a name appears twice, `Deno.env.get` (getenv) returns the first copy
+ * and `Deno.env.toObject` keeps the last; `Deno.env.set` (setenv) replaces
+ * only the first and `Deno.env.delete` (unsetenv) removes them all.
+ *
  * @module
  */
+
+import {
+  isAwsVariable,
+  isRuntimeVariable,
+  keptInHook,
+  KNOWN_RUNTIME_VARIABLES,
+  PAM_EXEC_ITEMS,
+} from "./variables.ts";
 
 /** Looks up one variable; `undefined` when it is not set. Never throws. */
 export type EnvReader = (name: string) => string | undefined;
@@ -92,4 +105,73 @@ function decodeDebugString(body: string): Uint8Array | undefined {
     }
   }
   return Uint8Array.from(out);
+}
+
+/** What the hook's environment says once pam_exec's items are told apart from copies. */
+export interface HookEnvironment {
+  /** Reads the environment, each PAM item as pam_exec set it. */
+  read: EnvReader;
+  /**
+   * Sorted names that show someone tried to steer the hook: PAM items that
+   * occur more than once, and runtime or loader variables (names only).
+   */
+  tamper: string[];
+  /** The AWS_* variables that were removed, for a config that trusts the environment. */
+  aws: Record<string, string>;
+}
+
+/**
+ * The hook's first step. Reads each PAM item from pam_exec's own (last)
+ * copy, lists what points to tampering, then removes every variable but the
+ * PAM items and sshd's, so that neither the runtime nor the AWS SDK reads
+ * what a user set. It must run before anything creates a `Date` (V8 then
+ * reads TZ, which may name a FIFO) or a network client (the runtime then
+ * reads DENO_CERT and friends). `expected` names runtime variables that the
+ * runtime or the launcher set themselves.
+ *
+ * A last copy that is not valid UTF-8 cannot be seen (`toObject` drops it);
+ * then the first copy is used. README, Security, says when that can happen.
+ */
+export function takeHookEnvironment(expected: ReadonlySet<string>): HookEnvironment {
+  const read = processEnv();
+  const listed = Deno.env.toObject();
+  const tamper = new Set<string>();
+  const firsts = new Map<string, string>();
+  const probe = `\u0001${crypto.randomUUID()}`;
+  for (const name of PAM_EXEC_ITEMS) {
+    const first = read(name);
+    if (first === undefined) continue;
+    firsts.set(name, first);
+    Deno.env.set(name, probe); // replaces the first copy only
+  }
+  const probed = Deno.env.toObject();
+  for (const [name, first] of firsts) {
+    const last = probed[name];
+    const duplicated = last !== undefined && last !== probe;
+    if (duplicated) tamper.add(name);
+    Deno.env.delete(name); // every copy
+    Deno.env.set(name, duplicated ? last : first);
+  }
+  const present = new Set(Object.keys(listed));
+  for (const name of KNOWN_RUNTIME_VARIABLES) if (isSetButNotUtf8(name)) present.add(name);
+  for (const name of present) {
+    if (isRuntimeVariable(name) && !expected.has(name)) tamper.add(name);
+  }
+  const aws: Record<string, string> = {};
+  for (const [name, value] of Object.entries(listed)) {
+    if (isAwsVariable(name)) aws[name] = value;
+    if (!keptInHook(name)) Deno.env.delete(name);
+  }
+  // Listed by name too: a value that is not UTF-8 hides a name from toObject.
+  for (const name of KNOWN_RUNTIME_VARIABLES) Deno.env.delete(name);
+  return { read, tamper: [...tamper].sort(), aws };
+}
+
+function isSetButNotUtf8(name: string): boolean {
+  try {
+    Deno.env.get(name);
+    return false;
+  } catch {
+    return true;
+  }
 }

@@ -47,6 +47,8 @@ export interface Detail {
   event_id: string;
   tattle_version: string;
   truncated?: string[];
+  /** Names of variables that show someone tried to steer the event (README, Security). */
+  tamper?: string[];
   duration_seconds?: number;
   spool_dropped?: number;
   [extra: string]: unknown;
@@ -67,6 +69,7 @@ export const RESERVED_DETAIL_FIELDS: readonly string[] = [
   "event_id",
   "tattle_version",
   "truncated",
+  "tamper",
   "duration_seconds",
   "spool_dropped",
 ];
@@ -127,6 +130,7 @@ export function buildDetail(input: EventInput): Detail {
   }
   if (input.auth) detail.auth = input.auth;
   if (session.truncated.length > 0) detail.truncated = [...session.truncated];
+  if (session.tamper?.length) detail.tamper = [...session.tamper];
   if (input.durationSeconds !== undefined) detail.duration_seconds = input.durationSeconds;
   if (input.spoolDropped) detail.spool_dropped = input.spoolDropped;
   for (const [key, value] of Object.entries(input.extraDetail ?? {})) {

@@ -30,6 +30,8 @@ export interface Session {
   authInfo?: string;
   /** Names of the event fields whose input was cut to {@link LIMITS}. */
   truncated: string[];
+  /** Sorted names of variables that show someone tried to steer the event (README, Security). */
+  tamper?: string[];
 }
 
 /** Longest accepted value of each input; longer values are cut. */
@@ -76,10 +78,46 @@ export function readSession(env: EnvReader): Session {
     truncated,
   };
   const connection = parseSshConnection(env("SSH_CONNECTION")?.slice(0, LIMITS.sshConnection));
-  if (connection) session.connection = connection;
+  // sshd writes PAM_RHOST (pam_exec's item) and SSH_CONNECTION (a PAM variable
+  // pam_env can overwrite) from the same address when UseDNS is off.
+  if (connection && isIp(session.rhost) && connection.clientIp !== session.rhost) {
+    session.tamper = ["SSH_CONNECTION"];
+  } else if (connection) {
+    session.connection = connection;
+  }
   const authInfo = bounded("SSH_AUTH_INFO_0", "auth", LIMITS.authInfo);
   if (authInfo) session.authInfo = authInfo;
   return session;
+}
+
+/** The session with `names` added to its sorted `tamper` list (unchanged when there are none). */
+export function withTamper(session: Session, names: Iterable<string>): Session {
+  const all = new Set([...(session.tamper ?? []), ...names]);
+  return all.size === 0 ? session : { ...session, tamper: [...all].sort() };
+}
+
+/**
+ * The close as the open saw it: the address and authentication come from the
+ * open's root-owned record, not from the environment at close, which pam_env
+ * may have changed since. A disagreement is added to `tamper`.
+ */
+export function closeAsOpened(
+  close: Session,
+  open: { connection?: SshConnection; authInfo?: string },
+): Session {
+  const changed: string[] = [];
+  if (!sameConnection(close.connection, open.connection)) changed.push("SSH_CONNECTION");
+  if ((close.authInfo ?? "") !== (open.authInfo ?? "")) changed.push("SSH_AUTH_INFO_0");
+  const { connection: _c, authInfo: _a, ...rest } = close;
+  const reported: Session = { ...rest };
+  if (open.connection) reported.connection = open.connection;
+  if (open.authInfo) reported.authInfo = open.authInfo;
+  return withTamper(reported, changed);
+}
+
+function sameConnection(a?: SshConnection, b?: SshConnection): boolean {
+  return a?.clientIp === b?.clientIp && a?.clientPort === b?.clientPort &&
+    a?.serverIp === b?.serverIp && a?.serverPort === b?.serverPort;
 }
 
 /** Cuts a string to at most `limit` UTF-16 units without splitting a surrogate pair. */

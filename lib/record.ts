@@ -59,6 +59,7 @@ export function decodeRecord(text: string): CapturedEvent {
     if (typeof session![key] !== "string") fail(`session.${key}`);
   }
   if (!isStringArray(session!.truncated)) fail("session.truncated");
+  if (session!.tamper !== undefined && !isStringArray(session!.tamper)) fail("session.tamper");
   if (session!.authInfo !== undefined && typeof session!.authInfo !== "string") {
     fail("session.authInfo");
   }

@@ -7,6 +7,9 @@
  * launcher) that executable is deno, and the sender gets the permission set
  * plus the paths this configuration uses.
  *
+ * The sender never inherits the hook's environment, which holds whatever
+ * pam_env put into the PAM environment: it gets one that tattle builds.
+ *
  * @module
  */
 
@@ -18,14 +21,21 @@ export function isScriptMode(execPath = Deno.execPath()): boolean {
   return /(^|\/)deno$/.test(execPath);
 }
 
-/** The program and arguments that run `tattle flush` with the hook's options. */
+/** A command to start: program, arguments and its whole environment. */
+export interface SenderCommand {
+  program: string;
+  args: string[];
+  env: Record<string, string>;
+}
+
+/** The program, arguments and environment that run `tattle flush` with the hook's options. */
 export function senderCommand(
   options: string[],
   config: Config,
   configPath: string,
   execPath = Deno.execPath(),
-): { program: string; args: string[] } {
-  if (!isScriptMode(execPath)) return { program: execPath, args: ["flush", ...options] };
+): SenderCommand {
+  if (!isScriptMode(execPath)) return { program: execPath, args: ["flush", ...options], env: {} };
   const root = new URL("../", import.meta.url).pathname;
   const configDir = configPath.slice(0, configPath.lastIndexOf("/")) || "/";
   const flags = permissionFlags({
@@ -45,13 +55,17 @@ export function senderCommand(
       "flush",
       ...options,
     ],
+    // Deno's update check would look up dl.deno.land from every sender.
+    env: { DENO_NO_UPDATE_CHECK: "1" },
   };
 }
 
 /** Starts the sender detached; throws when it cannot be started. */
-export function startSender(program: string, args: string[]): void {
+export function startSender({ program, args, env }: SenderCommand): void {
   const child = new Deno.Command(program, {
     args,
+    env,
+    clearEnv: true,
     detached: true,
     stdin: "null",
     stdout: "null",

@@ -1,30 +1,30 @@
 /**
- * Session start records, for the `duration_seconds` of a close (I/O).
+ * Session open records: what was true when a session opened, for its close
+ * (I/O).
  *
  * pam_exec's parent is the sshd process that opens and later closes the
- * session, so the record is keyed by that pid; the pid's start time (from
- * /proc) guards against pid reuse.
+ * session, so the record is keyed by that pid. It lives in the root-only
+ * state directory, so the close reports the open's address and
+ * authentication even if the PAM environment was changed in between.
  *
  * @module
  */
 
-/** Reads a file's text; injected by tests. */
-export type ReadText = (path: string) => Promise<string>;
+import type { Session, SshConnection } from "./pam.ts";
 
-/** The start time (clock ticks since boot) of a process, or `undefined` if it is gone. */
-export async function processStartTime(
-  pid: number,
-  readText: ReadText = Deno.readTextFile,
-): Promise<string | undefined> {
-  try {
-    const stat = await readText(`/proc/${pid}/stat`);
-    // Fields after the command name, which may itself contain ") ".
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return fields[19];
-  } catch {
-    return undefined;
-  }
+/** What the open hook records for the close. */
+export interface OpenRecord {
+  v: 1;
+  /** ISO 8601: when the session opened. */
+  start: string;
+  user: string;
+  service: string;
+  connection?: SshConnection;
+  authInfo?: string;
 }
+
+/** Whether a process exists; injected by tests. */
+export type IsAlive = (pid: number) => boolean;
 
 function recordPath(dir: string, pid: number): string {
   return `${dir}/sessions/${pid}.json`;
@@ -34,64 +34,125 @@ function recordPath(dir: string, pid: number): string {
 export async function recordOpen(
   dir: string,
   pid: number,
-  procStart: string | undefined,
+  session: Session,
   time: Date,
 ): Promise<void> {
+  const record: OpenRecord = {
+    v: 1,
+    start: time.toISOString(),
+    user: session.user,
+    service: session.service,
+  };
+  if (session.connection) record.connection = session.connection;
+  if (session.authInfo) record.authInfo = session.authInfo;
   await Deno.mkdir(`${dir}/sessions`, { recursive: true, mode: 0o700 });
-  await Deno.writeTextFile(
-    recordPath(dir, pid),
-    JSON.stringify({ start: time.toISOString(), proc_start: procStart ?? null }),
-    { mode: 0o600 },
-  );
+  const path = recordPath(dir, pid);
+  const tmp = `${path}.${crypto.randomUUID()}.tmp`;
+  await Deno.writeTextFile(tmp, JSON.stringify(record), { mode: 0o600, createNew: true });
+  await Deno.rename(tmp, path);
 }
 
 /**
- * The whole seconds since the open recorded for `pid`, removing the record;
- * `undefined` when there is no matching record.
+ * The open record of process `pid` for this session's user and service,
+ * removing it; `undefined` when there is none (or it belongs to an earlier
+ * process that had the same pid).
  */
-export async function takeDuration(
+export async function takeOpen(
   dir: string,
   pid: number,
-  procStart: string | undefined,
-  time: Date,
-): Promise<number | undefined> {
+  session: Pick<Session, "user" | "service">,
+): Promise<OpenRecord | undefined> {
   const path = recordPath(dir, pid);
-  let record: { start?: unknown; proc_start?: unknown };
+  let text: string;
   try {
-    const info = await Deno.lstat(path);
-    if (!info.isFile) return undefined;
-    record = JSON.parse(await Deno.readTextFile(path));
+    if (!(await Deno.lstat(path)).isFile) return undefined;
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+  await Deno.remove(path);
+  const record = decodeOpenRecord(text);
+  if (record?.user !== session.user || record.service !== session.service) return undefined;
+  return record;
+}
+
+/** An open record, or `undefined` when the text is not one. */
+export function decodeOpenRecord(text: string): OpenRecord | undefined {
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(text);
   } catch {
     return undefined;
   }
-  await Deno.remove(path).catch(() => {});
-  const start = typeof record.start === "string" ? Date.parse(record.start) : NaN;
-  if (Number.isNaN(start) || (record.proc_start ?? undefined) !== procStart) return undefined;
-  return Math.max(0, Math.round((time.getTime() - start) / 1000));
+  const c = raw?.connection as Record<string, unknown> | undefined;
+  const ok = raw?.v === 1 && typeof raw.start === "string" &&
+    !Number.isNaN(Date.parse(raw.start)) &&
+    typeof raw.user === "string" && typeof raw.service === "string" &&
+    (raw.authInfo === undefined || typeof raw.authInfo === "string") &&
+    (c === undefined ||
+      (typeof c === "object" && c !== null && typeof c.clientIp === "string" &&
+        Number.isInteger(c.clientPort) && typeof c.serverIp === "string" &&
+        Number.isInteger(c.serverPort)));
+  return ok ? raw as unknown as OpenRecord : undefined;
 }
 
-/** Removes records whose process is gone or is another process now. */
+/**
+ * Removes the records of processes that are gone (sshd killed before the
+ * close). Each record is judged on its own: one that cannot be removed is
+ * reported and the rest are still cleaned.
+ *
+ * @returns how many were removed, and a line for each that could not be.
+ */
 export async function cleanStaleSessions(
   dir: string,
-  readText: ReadText = Deno.readTextFile,
-): Promise<number> {
-  let removed = 0;
+  isAlive: IsAlive,
+): Promise<{ removed: number; problems: string[] }> {
+  const result = { removed: 0, problems: [] as string[] };
+  let entries: Deno.DirEntry[];
   try {
-    for await (const entry of Deno.readDir(`${dir}/sessions`)) {
-      const pid = Number(entry.name.replace(/\.json$/, ""));
-      const path = `${dir}/sessions/${entry.name}`;
-      let stale = !Number.isInteger(pid) || pid <= 0;
-      if (!stale) {
-        const record = JSON.parse(await Deno.readTextFile(path).catch(() => "{}"));
-        stale = (await processStartTime(pid, readText)) !== (record.proc_start ?? undefined);
-      }
-      if (stale) {
-        await Deno.remove(path).catch(() => {});
-        removed++;
+    entries = await Array.fromAsync(Deno.readDir(`${dir}/sessions`));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return result;
+    throw error;
+  }
+  for (const entry of entries) {
+    const path = `${dir}/sessions/${entry.name}`;
+    const match = /^(\d{1,10})\.json$/.exec(entry.name);
+    if (match ? isAlive(Number(match[1])) : await isRecent(path)) continue;
+    try {
+      await Deno.remove(path);
+      result.removed++;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) {
+        result.problems.push(`${path}: ${(error as Error).message}`);
       }
     }
-  } catch {
-    // No sessions directory yet.
   }
-  return removed;
+  return result;
+}
+
+/** A temporary file younger than this may still be renamed into place by its hook. */
+const TMP_GRACE_MS = 60_000;
+
+async function isRecent(path: string): Promise<boolean> {
+  const mtime = (await Deno.lstat(path).catch(() => undefined))?.mtime?.getTime();
+  return mtime !== undefined && Math.abs(Date.now() - mtime) < TMP_GRACE_MS;
+}
+
+/**
+ * Whether a process exists, from getpriority(2): the permission set denies
+ * every /proc read, and this needs only `--allow-sys=getPriority`. Only
+ * ESRCH means gone; any other answer counts as alive.
+ */
+export async function processLiveness(): Promise<IsAlive> {
+  const { getPriority } = await import("node:os");
+  return (pid) => {
+    try {
+      getPriority(pid);
+      return true;
+    } catch (error) {
+      return !String((error as Error)?.message).includes("ESRCH");
+    }
+  };
 }

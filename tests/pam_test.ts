@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { envFrom } from "../lib/env.ts";
 import { EXIT, TattleError } from "../lib/errors.ts";
-import { cutAt, LIMITS, parseSshConnection, readSession } from "../lib/pam.ts";
+import {
+  closeAsOpened,
+  cutAt,
+  LIMITS,
+  parseSshConnection,
+  readSession,
+  withTamper,
+} from "../lib/pam.ts";
 
 const base = { PAM_USER: "alice", PAM_RHOST: "203.0.113.9", PAM_SERVICE: "sshd", PAM_TTY: "ssh" };
 
@@ -45,15 +52,58 @@ Deno.test("SSH_CONNECTION gives the client address and port", () => {
   const session = readSession(envFrom({
     ...base,
     PAM_TYPE: "open_session",
-    SSH_CONNECTION: "198.51.100.7 53122 10.0.0.12 22",
+    SSH_CONNECTION: "203.0.113.9 53122 10.0.0.12 22",
   }));
+  assert.equal(session.tamper, undefined);
   assert.deepEqual(session.connection, {
-    clientIp: "198.51.100.7",
+    clientIp: "203.0.113.9",
     clientPort: 53122,
     serverIp: "10.0.0.12",
     serverPort: 22,
   });
   assert.deepEqual(parseSshConnection("2001:db8::1 40000 2001:db8::2 22")?.clientIp, "2001:db8::1");
+});
+
+Deno.test("an SSH_CONNECTION whose client is not PAM_RHOST's address is dropped and named", () => {
+  const session = readSession(envFrom({
+    ...base,
+    PAM_TYPE: "open_session",
+    SSH_CONNECTION: "10.1.2.3 22 10.0.0.12 22",
+  }));
+  assert.equal(session.connection, undefined);
+  assert.deepEqual(session.tamper, ["SSH_CONNECTION"]);
+  // With UseDNS, PAM_RHOST is a name: nothing to compare with.
+  const named = readSession(envFrom({
+    ...base,
+    PAM_RHOST: "client.example.com",
+    PAM_TYPE: "open_session",
+    SSH_CONNECTION: "10.1.2.3 22 10.0.0.12 22",
+  }));
+  assert.equal(named.connection?.clientIp, "10.1.2.3");
+  assert.equal(named.tamper, undefined);
+});
+
+Deno.test("a close reports the open's address and method, naming what changed", () => {
+  const open = {
+    connection: { clientIp: "203.0.113.9", clientPort: 1, serverIp: "10.0.0.1", serverPort: 22 },
+    authInfo: "publickey ssh-ed25519 AAAA",
+  };
+  const close = readSession(envFrom({
+    ...base,
+    PAM_TYPE: "close_session",
+    SSH_CONNECTION: "203.0.113.9 2 10.0.0.1 22",
+    SSH_AUTH_INFO_0: "password",
+  }));
+  const reported = closeAsOpened(close, open);
+  assert.deepEqual(reported.connection, open.connection);
+  assert.equal(reported.authInfo, open.authInfo);
+  assert.deepEqual(reported.tamper, ["SSH_AUTH_INFO_0", "SSH_CONNECTION"]);
+  assert.equal(closeAsOpened({ ...close, ...open }, open).tamper, undefined, "unchanged");
+  assert.deepEqual(
+    withTamper(withTamper(close, ["B", "A"]), ["A", "C"]).tamper,
+    ["A", "B", "C"],
+    "sorted, without repeats",
+  );
 });
 
 Deno.test("malformed SSH_CONNECTION is ignored", () => {

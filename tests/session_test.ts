@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { cleanStaleSessions, processStartTime, recordOpen, takeDuration } from "../lib/sessions.ts";
+import type { Session } from "../lib/pam.ts";
+import { recordOpen, takeOpen } from "../lib/sessions.ts";
+import keys from "./fixtures/ssh_keys.json" with { type: "json" };
 import { scenario } from "./support/scenario.ts";
 import { cacheDir, denoRunArgs, pamEnv } from "./support/tattle.ts";
 
@@ -20,16 +22,74 @@ Deno.test("a close carries the seconds since the open of the same sshd process",
   assert.equal(s.events.received[2].detail.duration_seconds, undefined);
 });
 
-Deno.test("records of processes that are gone or reused are cleaned up", async () => {
+Deno.test("a close reports the address and method recorded at its open, and flags a change", async () => {
+  await using s = await scenario();
+  const [key, other] = keys.keys;
+  const opened = pamEnv({
+    PAM_TYPE: "open_session",
+    PAM_RHOST: "203.0.113.9",
+    SSH_CONNECTION: "203.0.113.9 50022 10.0.0.12 22",
+    SSH_AUTH_INFO_0: `publickey ${key.key_type} ${key.blob}\n`,
+  });
+  assert.equal((await s.run(opened)).code, 0);
+  // Between open and close, pam_env rewrote both variables (they persist in the PAM environment).
+  const closed = await s.run({
+    ...opened,
+    PAM_TYPE: "close_session",
+    SSH_CONNECTION: "203.0.113.9 1 10.0.0.12 22",
+    SSH_AUTH_INFO_0: `publickey ${other.key_type} ${other.blob}\n`,
+  });
+  assert.equal(closed.code, 0, closed.stderr);
+  const [open, close] = s.events.received.map((e) => e.detail);
+  assert.equal(open.tamper, undefined);
+  for (const d of [open, close]) {
+    assert.equal(d.source_port, 50022);
+    assert.equal((d.auth as { key_fingerprint: string }).key_fingerprint, key.fingerprint);
+  }
+  assert.deepEqual(close.tamper, ["SSH_AUTH_INFO_0", "SSH_CONNECTION"]);
+});
+
+Deno.test("an open record of another user (an earlier process with the same pid) is not used", async () => {
   const dir = await Deno.makeTempDir();
-  const me = await processStartTime(Deno.pid);
-  assert.match(me ?? "", /^\d+$/);
-  await recordOpen(dir, Deno.pid, me, new Date());
-  await recordOpen(dir, 2 ** 22 + 7, "123", new Date()); // beyond pid_max: gone
-  await recordOpen(dir, Deno.pid === 1 ? 2 : 1, "not-its-start-time", new Date()); // reused
-  assert.equal(await cleanStaleSessions(dir), 2);
-  assert.equal(await takeDuration(dir, Deno.pid, "other", new Date()), undefined, "pid reuse");
+  const session = (user: string): Session => ({
+    state: "opened",
+    user,
+    rhost: "",
+    service: "sshd",
+    tty: "ssh",
+    truncated: [],
+    connection: { clientIp: "198.51.100.1", clientPort: 1, serverIp: "10.0.0.1", serverPort: 22 },
+  });
+  await recordOpen(dir, 4242, session("alice"), new Date());
+  assert.equal(await takeOpen(dir, 4242, session("mallory")), undefined);
+  assert.deepEqual(await Array.fromAsync(Deno.readDirSync(`${dir}/sessions`)), [], "removed");
+  await recordOpen(dir, 4242, session("alice"), new Date());
+  assert.equal((await takeOpen(dir, 4242, session("alice")))?.connection?.clientPort, 1);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("tattle flush, under the permission set, removes the records of sshd processes that are gone", async () => {
+  await using s = await scenario();
+  const live = Deno.pid;
+  const gone = 4_194_000; // above any pid this machine hands out
+  for (const pid of [live, gone]) {
+    await recordOpen(s.home.stateDir, pid, {
+      state: "opened",
+      user: "alice",
+      rhost: "",
+      service: "sshd",
+      tty: "ssh",
+      truncated: [],
+    }, new Date());
+  }
+  await Deno.writeTextFile(`${s.home.stateDir}/sessions/garbage.json.tmp`, "{");
+  await Deno.utime(`${s.home.stateDir}/sessions/garbage.json.tmp`, 0, 0);
+  const result = await s.flush();
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(
+    [...Deno.readDirSync(`${s.home.stateDir}/sessions`)].map((e) => e.name),
+    [`${live}.json`],
+  );
 });
 
 Deno.test("run by hand from a terminal, the hook reports the real outcome (inline)", async () => {

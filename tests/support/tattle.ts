@@ -70,21 +70,50 @@ export async function runTattle(
   env: Record<string, string>,
   options: RunOptions = {},
 ): Promise<RunResult> {
-  const command = TATTLE_BIN
-    ? new Deno.Command(TATTLE_BIN, {
-      args,
-      env,
-      clearEnv: true,
-      stdin: "null",
-      signal: hangGuard(),
-    })
-    : new Deno.Command(Deno.execPath(), {
-      args: [...denoRunArgs(options), ...args],
-      env: { ...env, DENO_DIR: await cacheDir() },
-      clearEnv: true,
-      stdin: "null",
-      signal: hangGuard(),
-    });
+  const [program, ...rest] = await tattleArgv(args, options);
+  return await execute(program, rest, TATTLE_BIN ? env : { ...env, DENO_DIR: await cacheDir() });
+}
+
+/** The launcher that starts a program with an environment that may repeat names. */
+const EXECVE_WITH_ENTRIES = new URL("./execve_entries.py", import.meta.url).pathname;
+
+/**
+ * Runs tattle with `args` and exactly `entries` as its environment, in that
+ * order and with repeated names kept, as pam_exec builds a hook's
+ * environment (no API that takes a map can).
+ */
+export async function runTattleWithEntries(
+  args: string[],
+  entries: Array<[string, string]>,
+  options: RunOptions = {},
+): Promise<RunResult> {
+  const argv = await tattleArgv(args, options);
+  const env = TATTLE_BIN ? entries : [...entries, ["DENO_DIR", await cacheDir()]];
+  return await execute("/usr/bin/python3", [
+    EXECVE_WITH_ENTRIES,
+    JSON.stringify({ argv, env }),
+  ], {});
+}
+
+/** The command line that runs tattle: the binary under test, or main.ts under the permission set. */
+function tattleArgv(args: string[], options: RunOptions): Promise<string[]> {
+  return Promise.resolve(
+    TATTLE_BIN ? [TATTLE_BIN, ...args] : [Deno.execPath(), ...denoRunArgs(options), ...args],
+  );
+}
+
+async function execute(
+  program: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<RunResult> {
+  const command = new Deno.Command(program, {
+    args,
+    env,
+    clearEnv: true,
+    stdin: "null",
+    signal: hangGuard(),
+  });
   const started = performance.now();
   const out = await command.output();
   const ms = performance.now() - started;
