@@ -33,6 +33,8 @@ export interface CliArgs {
   pam: boolean;
   /** `setup`: remove what setup added. */
   uninstall: boolean;
+  /** `setup --pam`: set pam_env's user_readenv=1 to 0 in the sshd PAM file. */
+  disableUserReadenv: boolean;
   /** `doctor`: also send one test event. */
   sendTest: boolean;
   debug: boolean;
@@ -57,6 +59,7 @@ const OPTIONS = {
   root: { type: "string" },
   pam: { type: "boolean" },
   uninstall: { type: "boolean" },
+  "disable-user-readenv": { type: "boolean" },
   "send-test": { type: "boolean" },
   debug: { type: "boolean" },
   version: { type: "boolean" },
@@ -72,9 +75,10 @@ Publishes an SSH session event to Amazon EventBridge. Run by PAM:
 Commands:
   hook                    (default) report the PAM session in the environment
   flush                   send the spooled events, oldest first
-  setup [--pam] [--uninstall] [--root DIR]
+  setup [--pam [--disable-user-readenv]] [--uninstall] [--root DIR]
                           create the config and spool; --pam adds the sshd PAM line
-  doctor [--send-test]    check config, identity, credentials and EventBridge
+  doctor [--send-test] [--root DIR]
+                          check the PAM stack, config, identity, credentials and EventBridge
 
 Options (each overrides the config file key of the same name):
   --config PATH           config file (default ${DEFAULT_CONFIG_PATH})
@@ -144,6 +148,7 @@ export function parseCli(argv: string[]): CliArgs {
     root: values.root ?? "/",
     pam: values.pam ?? false,
     uninstall: values.uninstall ?? false,
+    disableUserReadenv: values["disable-user-readenv"] ?? false,
     sendTest: values["send-test"] ?? false,
     debug: values.debug ?? false,
     version: values.version ?? false,

@@ -8,12 +8,15 @@
 import { DEFAULT_CONFIG_PATH, DEFAULTS } from "./config.ts";
 import { configError } from "./errors.ts";
 import {
-  addTattleLine,
-  hasTattleLine,
-  removeTattleLine,
+  disableUserReadenv,
+  hasUnmarkedTattleLine,
+  parsePamFile,
+  placeTattleLine,
+  PRLIMIT,
   tattleLine,
-  unparsableLine,
-} from "./pam_file.ts";
+  uninstallFromPamFile,
+} from "./pam_stack.ts";
+import { readPamStack, userReadenvFindings } from "./pam_stack_file.ts";
 import { prepareSpool } from "./spool.ts";
 
 /** Where setup puts things, relative to the root. */
@@ -34,6 +37,8 @@ export interface SetupOptions {
   root: string;
   pam: boolean;
   uninstall: boolean;
+  /** With `pam`: turn pam_env's user_readenv=1 in the sshd file to 0. */
+  disableUserReadenv: boolean;
   /** The binary the PAM line runs. */
   binary: string;
 }
@@ -41,17 +46,11 @@ export interface SetupOptions {
 /** Runs setup; returns one line per action, for the operator. */
 export async function setup(options: SetupOptions): Promise<string[]> {
   const at = (path: string) => `${options.root.replace(/\/+$/, "")}${path}`;
-  const done: string[] = [];
-  if (options.uninstall) {
-    const pam = at(PAM_SSHD);
-    const text = await readIfExists(pam);
-    if (text === undefined) return [`${pam} does not exist: nothing to remove`];
-    const without = removeTattleLine(text);
-    if (without === text) return [`${pam} has no line added by tattle setup: unchanged`];
-    await writeAtomically(pam, without, (await Deno.stat(pam)).mode! & 0o777);
-    return [`removed tattle's line from ${pam}`];
-  }
+  if (options.uninstall) return await uninstall(at(PAM_SSHD));
 
+  // The PAM stack is judged first: a refusal changes nothing at all.
+  const pam = options.pam ? await plannedPamFile(options, at) : undefined;
+  const done: string[] = [];
   const config = at(DEFAULT_CONFIG_PATH);
   await Deno.mkdir(at("/etc/tattle"), { recursive: true, mode: 0o755 });
   if (await readIfExists(config) === undefined) {
@@ -65,31 +64,101 @@ export async function setup(options: SetupOptions): Promise<string[]> {
   await prepareSpool(spool);
   done.push(`spool ${spool} ready (0700)`);
 
-  if (options.pam) {
-    const pam = at(PAM_SSHD);
-    const text = await readIfExists(pam);
-    if (text === undefined) {
-      throw configError(`${pam} does not exist: is OpenSSH's PAM support installed?`);
-    }
-    const bad = unparsableLine(text);
-    if (bad) {
-      throw configError(
-        `${pam} line ${bad.number} is not a PAM directive (${bad.line.trim()}): not changed`,
-      );
-    }
-    if (hasTattleLine(text)) {
-      done.push(`${pam} already runs tattle: unchanged`);
+  if (pam) {
+    const path = at(PAM_SSHD);
+    if (pam.after === pam.before) {
+      done.push(...pam.notes, `${path}: unchanged`);
     } else {
       if (await readIfExists(at(PAM_BACKUP)) === undefined) {
-        await writeAtomically(at(PAM_BACKUP), text, 0o644);
-        done.push(`kept a copy of ${pam} as ${at(PAM_BACKUP)}`);
+        await writeAtomically(at(PAM_BACKUP), pam.before, 0o644);
+        done.push(`kept a copy of ${path} as ${at(PAM_BACKUP)}`);
       }
-      const line = tattleLine(options.binary, DEFAULT_CONFIG_PATH);
-      await writeAtomically(pam, addTattleLine(text, line), (await Deno.stat(pam)).mode! & 0o777);
-      done.push(`added to ${pam}: ${line}`);
+      await writeAtomically(path, pam.after, (await Deno.stat(path)).mode! & 0o777);
+      done.push(...pam.notes);
     }
   }
   return done;
+}
+
+/**
+ * The sshd PAM file as setup would leave it, and what it changed.
+ *
+ * @throws {TattleError} exit 78 when the file is missing or unparsable, when
+ * the stack reads users' ~/.pam_environment and that cannot be turned off
+ * here, or when prlimit is missing.
+ */
+async function plannedPamFile(
+  options: SetupOptions,
+  at: (path: string) => string,
+): Promise<{ before: string; after: string; notes: string[] }> {
+  const path = at(PAM_SSHD);
+  const before = await readIfExists(path);
+  if (before === undefined) {
+    throw configError(`${path} does not exist: is OpenSSH's PAM support installed?`);
+  }
+  const { bad } = parsePamFile(before);
+  if (bad) {
+    throw configError(
+      `${path} line ${bad.number} is not a PAM directive (${bad.line.trim()}): not changed`,
+    );
+  }
+  const findings = userReadenvFindings(await readPamStack(options.root, "sshd"));
+  const elsewhere = findings.find((f) => f.file !== PAM_SSHD);
+  if (elsewhere) {
+    throw configError(
+      `${
+        at(elsewhere.file)
+      } line ${elsewhere.directive.number} enables user_readenv=1 (${elsewhere.directive.raw.trim()}), included by ${path}: ${READENV_REASON}; tattle setup changes only ${path}: ` +
+        `set user_readenv=0 there by hand, then run tattle setup --pam again. Nothing was changed`,
+    );
+  }
+  const notes: string[] = [];
+  let after = before;
+  if (findings.length > 0) {
+    const [first] = findings;
+    if (!options.disableUserReadenv) {
+      throw configError(
+        `${path} line ${first.directive.number} enables user_readenv=1 (${first.directive.raw.trim()}): ` +
+          `${READENV_REASON}; run tattle setup --pam --disable-user-readenv to set it to 0 ` +
+          `(a backup is kept, and tattle setup --uninstall restores it). Nothing was changed`,
+      );
+    }
+    after = disableUserReadenv(after, findings.map((f) => f.directive.number));
+    notes.push(
+      `set user_readenv=0 on ${path} line(s) ${findings.map((f) => f.directive.number).join(", ")}`,
+    );
+  }
+  try {
+    await Deno.stat(at(PRLIMIT));
+  } catch {
+    throw configError(
+      `${at(PRLIMIT)} is missing: install util-linux; the PAM line starts tattle through prlimit ` +
+        "so that users' address-space and file-size limits cannot stop it. Nothing was changed",
+    );
+  }
+  if (hasUnmarkedTattleLine(after)) {
+    notes.push(`${path} already runs tattle from a line setup did not add: left as it is`);
+  } else {
+    const line = tattleLine(options.binary, DEFAULT_CONFIG_PATH);
+    const placed = placeTattleLine(after, line);
+    if (placed !== after) notes.push(`added to ${path}: ${line}`);
+    after = placed;
+  }
+  return { before, after, notes };
+}
+
+/** Why user_readenv=1 is refused, for messages. */
+const READENV_REASON =
+  "every user's ~/.pam_environment would reach tattle, which runs as root, and code named there " +
+  "(LD_PRELOAD) would run as root";
+
+async function uninstall(pam: string): Promise<string[]> {
+  const text = await readIfExists(pam);
+  if (text === undefined) return [`${pam} does not exist: nothing to remove`];
+  const restored = uninstallFromPamFile(text);
+  if (restored === text) return [`${pam} has no change made by tattle setup: unchanged`];
+  await writeAtomically(pam, restored, (await Deno.stat(pam)).mode! & 0o777);
+  return [`removed what tattle setup changed in ${pam}`];
 }
 
 async function readIfExists(path: string): Promise<string | undefined> {

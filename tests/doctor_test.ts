@@ -2,13 +2,32 @@ import assert from "node:assert/strict";
 import { FAKE_DOCUMENT } from "./fakes/imds.ts";
 import { refusedUrl } from "./fakes/silent.ts";
 import { scenario } from "./support/scenario.ts";
+import { MARKER, tattleLine } from "../lib/pam_stack.ts";
 import { runTattle } from "./support/tattle.ts";
+
+/** A sshd stack as `tattle setup --pam` leaves it, under `root`. */
+async function goodPamStack(
+  root: string,
+  sshd = `@include common-session\n${MARKER}\n${
+    tattleLine("/usr/local/bin/tattle", "/etc/tattle/config.json")
+  }\nsession required pam_env.so\n`,
+) {
+  await Deno.mkdir(`${root}/etc/pam.d`, { recursive: true });
+  await Deno.writeTextFile(`${root}/etc/pam.d/sshd`, sshd);
+  await Deno.writeTextFile(`${root}/etc/pam.d/common-session`, "session required pam_unix.so\n");
+}
 
 async function doctorScenario(config: Record<string, unknown> = {}) {
   const s = await scenario(config);
+  const root = `${s.home.dir}/root`;
+  await goodPamStack(root);
   const doctor = (...args: string[]) =>
-    runTattle(["doctor", "--config", s.home.configPath, ...args], {}, s.home.access);
-  return Object.assign(s, { doctor });
+    runTattle(
+      ["doctor", "--config", s.home.configPath, "--root", root, ...args],
+      {},
+      s.home.access,
+    );
+  return Object.assign(s, { doctor, root });
 }
 
 const LINE = /^([✓✗-]) ([a-zA-Z ]+): (.*?)(?: \((\d+) ms\))?$/;
@@ -22,9 +41,10 @@ Deno.test("doctor: every check passes against healthy fakes, in order, with timi
   const result = await s.doctor();
   assert.equal(result.code, 0, result.stdout + result.stderr);
   const rows = lines(result.stdout).map((l) => LINE.exec(l));
-  assert.deepEqual(rows.map((r) => r?.[1]), ["✓", "✓", "✓", "✓"]);
+  assert.deepEqual(rows.map((r) => r?.[1]), ["✓", "✓", "✓", "✓", "✓"]);
   assert.deepEqual(rows.map((r) => r?.[2]), [
     "config",
+    "PAM stack",
     "identity",
     "credentials",
     "EventBridge endpoint",
@@ -49,11 +69,16 @@ Deno.test("doctor --send-test sends one event with session test and prints its E
   assert.equal(s.events.received[0].detail.session, "test");
 });
 
-Deno.test("doctor: each check failing in turn says what to do and exits non-zero", async (t) => {
+Deno.test("doctor: each check failing in turn says what to do, skips what needs it, exits non-zero", async (t) => {
   const cases: Array<
     [string, (s: Awaited<ReturnType<typeof doctorScenario>>) => Promise<void> | void, string]
   > = [
     ["config", (s) => s.setConfig({ timeout: "soon" }), "config"],
+    [
+      "PAM stack",
+      (s) => goodPamStack(s.root, "@include common-session\nsession required pam_env.so\n"),
+      "PAM stack",
+    ],
     ["identity", (s) => void (s.imds.fault = "no-document"), "identity"],
     ["credentials", (s) => void (s.imds.fault = "credentials-hang"), "credentials"],
     [
@@ -69,11 +94,40 @@ Deno.test("doctor: each check failing in turn says what to do and exits non-zero
       const result = await s.doctor();
       assert.notEqual(result.code, 0);
       const rows = lines(result.stdout).map((l) => LINE.exec(l)!);
+      const failed = rows.filter((r) => r[1] === "✗").map((r) => r[2]);
+      assert.deepEqual(failed, [failing], result.stdout);
       const index = rows.findIndex((r) => r[1] === "✗");
-      assert.equal(rows[index][2], failing, result.stdout);
       assert(rows.slice(0, index).every((r) => r[1] === "✓"));
-      assert(rows.slice(index + 1).every((r) => r[1] === "-"), "later checks are skipped");
+      // The PAM stack check is independent: the AWS checks still run when it fails.
+      const after = rows.slice(index + 1).map((r) => r[1]);
+      if (failing === "PAM stack") assert(after.every((mark) => mark === "✓"), result.stdout);
+      else assert(after.every((mark) => mark === "-" || mark === "✓"), result.stdout);
       assert.match(result.stdout, /\n {2}what to do: /);
     });
   }
+});
+
+Deno.test("doctor on this machine's stock sshd stack: user_readenv=1 is a failed check with the fix", async () => {
+  await using s = await doctorScenario();
+  await Deno.copyFile("/etc/pam.d/sshd", `${s.root}/etc/pam.d/sshd`);
+  const result = await s.doctor();
+  assert.notEqual(result.code, 0);
+  assert.match(
+    result.stdout,
+    /✗ PAM stack: \/etc\/pam\.d\/sshd line \d+ enables user_readenv=1: every user's ~\/\.pam_environment reaches tattle, which runs as root/,
+  );
+  assert.match(result.stdout, /what to do: run tattle setup --pam \(add --disable-user-readenv/);
+});
+
+Deno.test("doctor: a tattle line without prlimit fails, saying who goes unreported", async () => {
+  await using s = await doctorScenario();
+  await goodPamStack(
+    s.root,
+    "@include common-session\nsession optional pam_exec.so /usr/local/bin/tattle\n",
+  );
+  const result = await s.doctor();
+  assert.match(
+    result.stdout,
+    /✗ PAM stack: \/etc\/pam\.d\/sshd line 2 runs tattle without \/usr\/bin\/prlimit: a user with an address-space limit/,
+  );
 });
