@@ -1,0 +1,328 @@
+/**
+ * What the system tests share: real users, a real sshd on 127.0.0.1 with a
+ * PAM service of the test's own, and the launcher pam_exec runs (main.ts
+ * under the permission set, as the binary would run).
+ *
+ * Needs root, pamtester, openssh-server, openssh-client and gcc. Outside CI a
+ * missing prerequisite skips with the reason; with CI=true it fails. The
+ * system's /etc/pam.d/sshd is never modified (each test checks).
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { cacheDir, denoRunArgs, type RunOptions, runTattle } from "../support/tattle.ts";
+
+export const SSHD = "/usr/sbin/sshd";
+export const SYSTEM_PAM = "/etc/pam.d/sshd";
+
+/** Why the system tests cannot run here, or `undefined`. */
+export function missingPrerequisite(): string | undefined {
+  if (Deno.uid() !== 0) return "not running as root";
+  const tools = [
+    "/usr/bin/pamtester",
+    SSHD,
+    "/usr/bin/ssh",
+    "/usr/bin/scp",
+    "/usr/bin/ssh-keygen",
+    "/usr/bin/gcc",
+    "/usr/bin/prlimit",
+  ];
+  for (const path of tools) {
+    try {
+      Deno.statSync(path);
+    } catch {
+      return `${path} is missing (apt-get install pamtester openssh-server openssh-client gcc util-linux)`;
+    }
+  }
+  return undefined;
+}
+
+/** The reason to skip, after failing outright in CI. */
+export function prerequisites(): string | undefined {
+  const missing = missingPrerequisite();
+  if (missing && Deno.env.get("CI") === "true") {
+    throw new Error(`system tests cannot run in CI: ${missing}`);
+  }
+  if (missing) console.log(`system tests skipped: ${missing}`);
+  return missing;
+}
+
+/** What a command printed. */
+export interface Output {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs a command; throws on a non-zero exit unless `check` is false. */
+export async function sh(
+  program: string,
+  args: string[],
+  options: { check?: boolean; env?: Record<string, string> } = {},
+): Promise<Output> {
+  const started = performance.now();
+  const out = await new Deno.Command(program, {
+    args,
+    env: options.env,
+    stdin: "null",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  const result = {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+    ms: performance.now() - started,
+  };
+  if (options.check !== false && out.code !== 0) {
+    throw new Error(`${program} ${args.join(" ")}: exit ${out.code}: ${result.stderr}`);
+  }
+  return result;
+}
+
+/** The sha256 of a file, or "absent". */
+export function sha256(path: string): string {
+  try {
+    return createHash("sha256").update(Deno.readFileSync(path)).digest("hex");
+  } catch {
+    return "absent";
+  }
+}
+
+/** Undo steps, run in reverse order; every test ends with {@link Cleanups.run}. */
+export class Cleanups {
+  #steps: Array<() => Promise<unknown>> = [];
+
+  /** Adds a step to run at the end. */
+  add(step: () => Promise<unknown>): void {
+    this.#steps.push(step);
+  }
+
+  /** Runs every step, last added first, whatever fails. */
+  async run(): Promise<void> {
+    for (const step of this.#steps.reverse()) await step().catch(() => {});
+    this.#steps = [];
+  }
+}
+
+/**
+ * The program pam_exec runs: main.ts under the permission set, as the binary
+ * would run. It is a compiled program, not a shell script: a shell rebuilds
+ * the environment and drops repeated names, and the tests must see the
+ * environment exactly as pam_exec built it. It sets DENO_DIR and
+ * DENO_NO_UPDATE_CHECK for deno itself (tattle expects both in script mode;
+ * setenv replaces the first copy, as any planted copy would be).
+ */
+export async function writeLauncher(dir: string, access: RunOptions): Promise<string> {
+  const path = `${dir}/tattle-launcher`;
+  const argv = [Deno.execPath(), ...denoRunArgs(access)];
+  const cString = (s: string) => JSON.stringify(s); // a JSON string is a valid C string literal here
+  await Deno.writeTextFile(
+    `${path}.c`,
+    `#include <stdlib.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  static const char *fixed[] = { ${argv.map(cString).join(", ")} };
+  const int n = sizeof fixed / sizeof fixed[0];
+  char **args = calloc(n + argc, sizeof *args);
+  for (int i = 0; i < n; i++) args[i] = (char *)fixed[i];
+  for (int i = 1; i < argc; i++) args[n + i - 1] = argv[i];
+  setenv("DENO_DIR", ${cString(await cacheDir())}, 1);
+  setenv("DENO_NO_UPDATE_CHECK", "1", 1);
+  execv(fixed[0], args);
+  return 127;
+}
+`,
+  );
+  await sh("/usr/bin/gcc", ["-O1", "-o", path, `${path}.c`]);
+  await Deno.chmod(path, 0o755);
+  // pam_exec and sshd's users must reach it: the directory must be searchable.
+  await Deno.chmod(dir, 0o755);
+  return path;
+}
+
+/** A real local user with an ed25519 key authorized for ssh. */
+export interface TestUser {
+  name: string;
+  home: string;
+  key: string;
+  uid: number;
+}
+
+/** Creates a user with a home, a key pair and authorized_keys; removed at cleanup. */
+export async function createUser(
+  name: string,
+  keyDir: string,
+  cleanups: Cleanups,
+): Promise<TestUser> {
+  await sh("/usr/sbin/userdel", ["-r", name], { check: false });
+  await sh("/usr/sbin/useradd", ["-m", "-s", "/bin/sh", name]);
+  cleanups.add(() => sh("/usr/sbin/userdel", ["-r", "-f", name], { check: false }));
+  const key = `${keyDir}/${name}_key`;
+  await sh("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]);
+  const home = `/home/${name}`;
+  await Deno.mkdir(`${home}/.ssh`, { recursive: true, mode: 0o700 });
+  await Deno.copyFile(`${key}.pub`, `${home}/.ssh/authorized_keys`);
+  await sh("/bin/chown", ["-R", `${name}:`, `${home}/.ssh`]);
+  const uid = Number((await sh("/usr/bin/id", ["-u", name])).stdout.trim());
+  return { name, home, key, uid };
+}
+
+/** Writes a file in a user's home, owned by the user. */
+export async function writeUserFile(user: TestUser, name: string, text: string): Promise<string> {
+  const path = `${user.home}/${name}`;
+  await Deno.writeTextFile(path, text);
+  await Deno.chown(path, user.uid, user.uid);
+  return path;
+}
+
+/** A running sshd whose PAM service is the test's own. */
+export interface TestSshd {
+  port: number;
+  /** The PAM service name (the sshd link's file name). */
+  service: string;
+  /** Replaces the service's PAM file. */
+  setPam(text: string): Promise<void>;
+  /** Runs `command` over ssh as `user`, with the test user's key. */
+  ssh(user: TestUser, command: string[], extra?: string[]): Promise<Output>;
+  /** The ssh client options, for scp. */
+  sshOptions(user: TestUser): string[];
+}
+
+/**
+ * Starts sshd on 127.0.0.1 through a symlink named `service`, so PAM uses
+ * /etc/pam.d/`service` (sshd names its PAM service after itself).
+ */
+export async function startSshd(
+  dir: string,
+  service: string,
+  pam: string,
+  cleanups: Cleanups,
+): Promise<TestSshd> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  const link = `/usr/local/sbin/${service}`;
+  const pidFile = `${dir}/${service}.pid`;
+  await sh("/usr/bin/ssh-keygen", [
+    "-q",
+    "-t",
+    "ed25519",
+    "-N",
+    "",
+    "-f",
+    `${dir}/${service}_host_key`,
+  ]);
+  await Deno.mkdir("/run/sshd", { recursive: true, mode: 0o755 });
+  await Deno.writeTextFile(
+    `${dir}/${service}_config`,
+    [
+      `Port ${port}`,
+      "ListenAddress 127.0.0.1",
+      `HostKey ${dir}/${service}_host_key`,
+      `PidFile ${pidFile}`,
+      "UsePAM yes",
+      "UseDNS no",
+      "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no",
+      "Subsystem sftp /usr/lib/openssh/sftp-server",
+      "",
+    ].join("\n"),
+  );
+  const pamFile = `/etc/pam.d/${service}`;
+  const setPam = (text: string) => Deno.writeTextFile(pamFile, text);
+  await setPam(pam);
+  cleanups.add(() => Deno.remove(pamFile));
+  await Deno.remove(link).catch(() => {});
+  await Deno.symlink(SSHD, link);
+  cleanups.add(() => Deno.remove(link));
+  await sh(link, ["-f", `${dir}/${service}_config`, "-E", `${dir}/${service}.log`]);
+  cleanups.add(async () => {
+    const pid = Number(await Deno.readTextFile(pidFile).catch(() => "0"));
+    if (pid > 0) Deno.kill(pid, "SIGTERM");
+  });
+  for (let i = 0; i < 200 && sha256(pidFile) === "absent"; i++) {
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  const sshOptions = (user: TestUser) => [
+    "-i",
+    user.key,
+    "-o",
+    "StrictHostKeyChecking=no",
+    "-o",
+    "UserKnownHostsFile=/dev/null",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "LogLevel=ERROR",
+    "-p",
+    String(port),
+  ];
+  return {
+    port,
+    service,
+    setPam,
+    sshOptions,
+    ssh: (user, command, extra = []) =>
+      sh("/usr/bin/ssh", [...sshOptions(user), ...extra, `${user.name}@127.0.0.1`, ...command], {
+        check: false,
+      }),
+  };
+}
+
+/**
+ * The stack as `tattle setup` wrote it, made to run this checkout: the
+ * binary path becomes the launcher and the config path the test's.
+ */
+export function forThisCheckout(stack: string, launcher: string, configPath: string): string {
+  return stack.replaceAll("/usr/local/bin/tattle", launcher).replaceAll(
+    "/etc/tattle/config.json",
+    configPath,
+  );
+}
+
+/** Compiles a library that, whenever it is loaded, leaves `<dir>/<euid>-<pid>`. */
+export async function markerLibrary(dir: string, markDir: string): Promise<string> {
+  const source = `${dir}/marker.c`;
+  const library = `${dir}/marker.so`;
+  await Deno.writeTextFile(
+    source,
+    `#include <stdio.h>
+#include <unistd.h>
+__attribute__((constructor)) static void mark(void) {
+  char path[512];
+  snprintf(path, sizeof path, "${markDir}/%d-%d", (int)geteuid(), (int)getpid());
+  FILE *f = fopen(path, "w");
+  if (f) fclose(f);
+}
+`,
+  );
+  await sh("/usr/bin/gcc", ["-shared", "-fPIC", "-o", library, source]);
+  await Deno.chmod(library, 0o755);
+  return library;
+}
+
+/**
+ * This machine's sshd stack as `tattle setup --pam` leaves it (run as a
+ * process under the permission set, on a copy of /etc/pam.d), with `args`
+ * added to the setup command line.
+ */
+export async function stackFromSetup(dir: string, args: string[]): Promise<string> {
+  const root = `${dir}/setup-root`;
+  await Deno.mkdir(`${root}/etc/pam.d`, { recursive: true });
+  await Deno.mkdir(`${root}/var/spool`, { recursive: true });
+  await Deno.mkdir(`${root}/usr/bin`, { recursive: true });
+  for (const entry of Deno.readDirSync("/etc/pam.d")) {
+    if (entry.isFile) {
+      await Deno.copyFile(`/etc/pam.d/${entry.name}`, `${root}/etc/pam.d/${entry.name}`);
+    }
+  }
+  await Deno.symlink("/usr/bin/prlimit", `${root}/usr/bin/prlimit`);
+  const result = await runTattle(["setup", "--root", root, "--pam", ...args], {}, {
+    read: [root],
+    write: [root],
+  });
+  if (result.code !== 0) throw new Error(`tattle setup: exit ${result.code}: ${result.stderr}`);
+  return await Deno.readTextFile(`${root}/etc/pam.d/sshd`);
+}
