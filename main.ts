@@ -1,164 +1,100 @@
 /**
- * tattle: reports SSH session opens and closes from PAM to Amazon EventBridge.
+ * tattle: reports SSH session opens and closes from PAM to Amazon
+ * EventBridge.
  *
- * The hook's data flows one way:
- * PAM env → session → event capture (identity from cache) → spool → publish,
- * by a detached sender (background mode) or before exiting (inline mode).
+ * pam_exec runs `tattle` (the `hook` command) on every session open and
+ * close; {@link login} below is that run, step by step. The other commands
+ * (`flush`, `setup`, `doctor`) live in `lib/commands/` and load only when
+ * they run.
  *
  * @module
  */
 
-import { type CliArgs, parseCli, USAGE } from "./lib/args.ts";
-import { captureEvent, thisHost } from "./lib/capture.ts";
-import { type Config, DEFAULTS } from "./lib/config.ts";
-import { loadConfig } from "./lib/config_file.ts";
-import { deadlineAt, deadlineIn } from "./lib/deadline.ts";
-import { deliver, flushDeps } from "./lib/deliver.ts";
-import { type HookEnvironment, takeHookEnvironment } from "./lib/env.ts";
-import { EXIT, type ExitCode } from "./lib/errors.ts";
-import { flushSpool } from "./lib/flush.ts";
-import { resolveIdentity } from "./lib/identity.ts";
-import { readSession, withTamper } from "./lib/pam.ts";
-import { entryFor } from "./lib/record.ts";
-import { reportError, stderrLine } from "./lib/report.ts";
-import { isScriptMode } from "./lib/sender.ts";
-import { sdkEnvironment } from "./lib/send.ts";
-import { sendSyslog } from "./lib/syslog.ts";
-import { cleanStaleSessions, processLiveness } from "./lib/sessions.ts";
-import { prepareSpool } from "./lib/spool.ts";
-import { assertTrusted } from "./lib/trust.ts";
-import { RUNTIME_SET_VARIABLES, SCRIPT_MODE_VARIABLES } from "./lib/variables.ts";
-import { VERSION } from "./lib/version.ts";
+import { resolveIdentity } from "./lib/aws/identity.ts";
+import { putEventsEntry } from "./lib/aws/entry.ts";
+import { captureEvent, thisHost } from "./lib/capture/capture.ts";
+import { takeHookEnvironment } from "./lib/capture/environment.ts";
+import { readSession, withTamper } from "./lib/capture/pam.ts";
+import { RUNTIME_SET_VARIABLES, SCRIPT_MODE_VARIABLES } from "./lib/capture/variables.ts";
+import { command, type CommandContext } from "./lib/cli/command.ts";
+import { stderrLine } from "./lib/cli/report.ts";
+import { runCli } from "./lib/cli/run.ts";
+import { VERSION } from "./lib/cli/version.ts";
+import { HOOK } from "./lib/commands/hook.ts";
+import type { Config } from "./lib/config/config.ts";
+import { flushContextFor, sendDirect } from "./lib/delivery/context.ts";
+import { deliver } from "./lib/delivery/deliver.ts";
+import type { CapturedEvent } from "./lib/delivery/record.ts";
+import { isScriptMode } from "./lib/delivery/sender.ts";
+import { buildEvent } from "./lib/event/build.ts";
+import { deadlineIn } from "./lib/util/deadline.ts";
+import { EXIT, type ExitCode } from "./lib/util/errors.ts";
 
-/** How long past its timeout the hook may run before the watchdog ends it. */
-const WATCHDOG_GRACE_S = 1;
+/** How long past its network timeout the hook may run before the watchdog ends it. */
+const WATCHDOG_GRACE_MS = 1000;
 
-/** The least time `tattle flush` gets, whatever the hook's timeout. */
-const FLUSH_BUDGET_S = 30;
+/** One login: what pam_exec runs on a session open or close. */
+async function login(ctx: CommandContext<typeof HOOK.options>): Promise<ExitCode> {
+  // 1. The hook's environment is the PAM environment, which a user can fill
+  //    (pam_env's user_readenv): read pam_exec's own items, name any
+  //    tampering, and keep nothing else, before anything creates a Date or a
+  //    network client.
+  const environment = takeHookEnvironment(expectedRuntimeVariables());
 
-/** Runs tattle with `argv` and returns its exit code. */
-export async function main(argv: string[]): Promise<ExitCode> {
-  // Date.now(), not new Date(): the first Date object makes V8 read TZ, which
-  // the hook removes first (a user may point it at a FIFO).
-  const startedAt = Date.now();
-  const logged: string[] = [];
-  const log = (line: string) => {
-    stderrLine(`tattle: ${line}`);
-    logged.push(line);
-  };
-  let config: Config | undefined;
-  try {
-    const args = parseCli(argv);
-    if (args.help) return print(USAGE);
-    if (args.version) return print(`tattle ${VERSION}`);
-    if (args.command === "setup") return await runSetup(args);
-    if (args.command === "doctor") {
-      // Operator commands are imported on use: the login path never loads them.
-      const { doctor } = await import("./lib/doctor.ts");
-      return await doctor({
-        configPath: args.configPath,
-        configExplicit: args.configExplicit,
-        flags: args.settings,
-        sendTest: args.sendTest,
-        root: args.root,
-        print,
-      });
-    }
-    if (args.command === "flush") {
-      config = await loadConfig(args.configPath, args.configExplicit, args.settings);
-      for (const [name, value] of Object.entries(sdkEnvironment(config))) Deno.env.set(name, value);
-      return await flush(config, log);
-    }
-    // The hook's environment is the PAM environment, which users can fill:
-    // read pam_exec's own items first, then keep nothing else.
-    const environment = takeHookEnvironment(expectedRuntimeVariables());
-    config = await loadConfig(args.configPath, args.configExplicit, args.settings);
-    if (config.trust_environment) {
-      for (const [name, value] of Object.entries(environment.aws)) Deno.env.set(name, value);
-    }
-    for (const [name, value] of Object.entries(sdkEnvironment(config))) Deno.env.set(name, value);
-    return await hook(args, config, new Date(startedAt), log, environment);
-  } catch (error) {
-    return reportError(error, argv.includes("--debug"), (line) => {
-      stderrLine(line);
-      if (line.startsWith("tattle: ")) logged.push(line.slice("tattle: ".length));
-    });
-  } finally {
-    const { syslog_socket, state_dir } = config ?? DEFAULTS;
-    await sendSyslog(syslog_socket, state_dir, logged);
-  }
-}
+  // 2. The config: a file only root can change, and the flags of the PAM line.
+  const config = await ctx.config();
+  if (config.trust_environment) restoreAws(environment.aws);
 
-/** The PAM hook: capture the session, then deliver or print it. */
-async function hook(
-  args: CliArgs,
-  config: Config,
-  time: Date,
-  log: (line: string) => void,
-  environment: HookEnvironment,
-): Promise<ExitCode> {
-  // The budget counts from when PAM called tattle, not from when config was read.
-  const deadline = deadlineAt(time.getTime() + config.timeout * 1000);
-  // Every step already honours the deadline; this is the backstop against a
-  // bug, since pam_exec waits for tattle with no timeout.
-  Deno.unrefTimer(setTimeout(() => {
-    stderrLine(
-      `tattle: error: internal error: still running ${WATCHDOG_GRACE_S} s after the timeout`,
-    );
-    Deno.exit(EXIT.SOFTWARE);
-  }, config.timeout * 1000 + WATCHDOG_GRACE_S * 1000));
+  // 3. The session, as pam_exec describes it.
   const session = withTamper(readSession(environment.read), environment.tamper);
-  const record = await captureEvent(session, config, time, thisHost(), log);
-  if (args.dryRun) {
-    const identity = record.identity ?? await resolveIdentity(config, deadline);
-    return print(JSON.stringify(await entryFor(record, identity, config, VERSION)));
-  }
-  // Run by hand from a terminal, show the real outcome rather than a silent 0.
-  const mode = Deno.stderr.isTerminal() ? "inline" : config.mode;
+
+  // 4. Capture it: a new event_id, the time PAM called tattle, the cached
+  //    identity, and for a close what its open recorded.
+  const time = new Date(performance.timeOrigin);
+  const record = await captureEvent(session, config, time, thisHost(), ctx.log);
+  if (ctx.values["dry-run"]) return await dryRun(record, config, ctx);
+
+  // 5. Deliver it: spooled, then sent by a detached sender (background) or
+  //    before exiting (inline; always when run by hand from a terminal).
   return await deliver(record, {
     config,
-    configPath: args.configPath,
-    options: args.options,
-    deadline,
-    mode,
-    log,
+    configPath: ctx.configPath,
+    senderOptions: ctx.settingsArgs,
+    networkMs: config.timeout * 1000,
+    mode: Deno.stderr.isTerminal() ? "inline" : config.mode,
+    log: ctx.log,
+    flush: (deadline) => flushContextFor(config, deadline, ctx.log),
+    sendDirect: (event, deadline) => sendDirect(config, event, deadline, ctx.log),
+    onSpooled: () => armWatchdog(config),
   });
 }
 
-/** `tattle flush`: send the spool, print a one-line summary. */
-async function flush(config: Config, log: (line: string) => void): Promise<ExitCode> {
-  const deadline = deadlineIn(Math.max(config.timeout, FLUSH_BUDGET_S) * 1000);
-  await prepareSpool(config.spool_dir);
-  await assertTrusted(config.spool_dir, "spool directory");
-  const stale = await cleanStaleSessions(config.state_dir, await processLiveness());
-  for (const problem of stale.problems) log(`stale session record not removed: ${problem}`);
-  const summary = await flushSpool(
-    config.spool_dir,
-    config,
-    deadline,
-    flushDeps({ config, log }),
-  );
-  if (summary.kept > 0 && summary.lastError) {
-    log(`${summary.kept} event(s) kept in ${config.spool_dir}: ${summary.lastError}`);
-  }
-  print(`tattle flush: sent ${summary.sent}, kept ${summary.kept}, failed ${summary.failed}`);
-  if (summary.kept > 0) return EXIT.TEMPFAIL;
-  return summary.failed > 0 ? EXIT.DATAERR : EXIT.OK;
-}
-
-/** `tattle setup`: config, spool and (with --pam) the sshd PAM line. */
-async function runSetup(args: CliArgs): Promise<ExitCode> {
-  const { setup } = await import("./lib/setup.ts");
-  const binary = isScriptMode() ? "/usr/local/bin/tattle" : Deno.execPath();
-  const actions = await setup({
-    root: args.root,
-    pam: args.pam,
-    uninstall: args.uninstall,
-    disableUserReadenv: args.disableUserReadenv,
-    binary,
-  });
-  for (const action of actions) print(`tattle setup: ${action}`);
+/** `--dry-run`: the PutEvents entry, printed instead of sent. */
+async function dryRun(
+  record: CapturedEvent,
+  config: Config,
+  ctx: CommandContext,
+): Promise<ExitCode> {
+  const deadline = deadlineIn(config.timeout * 1000);
+  const identity = record.identity ?? await resolveIdentity(config, deadline, ctx.log);
+  const event = await buildEvent(record, identity, config, VERSION);
+  ctx.print(JSON.stringify(putEventsEntry(event, config.event_bus)));
   return EXIT.OK;
+}
+
+/**
+ * The backstop against a bug, since pam_exec waits for tattle with no
+ * timeout: every network step already honours the timeout. Armed once the
+ * event is spooled, so it never ends a local write.
+ */
+function armWatchdog(config: Config): void {
+  Deno.unrefTimer(setTimeout(() => {
+    stderrLine(
+      `tattle: error: internal error: still running ${WATCHDOG_GRACE_MS / 1000} s after the ` +
+        `${config.timeout} s timeout; the event is in ${config.spool_dir}`,
+    );
+    Deno.exit(EXIT.SOFTWARE);
+  }, config.timeout * 1000 + WATCHDOG_GRACE_MS));
 }
 
 /** Runtime variables this process has for reasons of its own (the runtime, the dev launcher). */
@@ -167,9 +103,19 @@ function expectedRuntimeVariables(): ReadonlySet<string> {
   return new Set([...RUNTIME_SET_VARIABLES, ...SCRIPT_MODE_VARIABLES]);
 }
 
-function print(text: string): typeof EXIT.OK {
-  Deno.stdout.writeSync(new TextEncoder().encode(`${text}\n`));
-  return EXIT.OK;
+/** `trust_environment`: the AWS_* variables come back, except where tattle's config decides. */
+function restoreAws(aws: Record<string, string>): void {
+  for (const [name, value] of Object.entries(aws)) {
+    if (!Deno.env.has(name)) Deno.env.set(name, value);
+  }
+}
+
+/** The hook: its options and help (lib/commands/hook.ts), run as {@link login}. */
+export const hook = command({ ...HOOK, run: login });
+
+/** Runs tattle with `argv` and returns its exit code. */
+export function main(argv: string[]): Promise<ExitCode> {
+  return runCli(argv, hook);
 }
 
 if (import.meta.main) {

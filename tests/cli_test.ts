@@ -7,7 +7,7 @@ import { refusedUrl, startSilentServer } from "./fakes/silent.ts";
 import keys from "./fixtures/ssh_keys.json" with { type: "json" };
 import { scenario, TIMEOUT_S } from "./support/scenario.ts";
 import { pamEnv, type RunResult, runTattle, writeConfig } from "./support/tattle.ts";
-import { VERSION } from "../lib/version.ts";
+import { VERSION } from "../lib/cli/version.ts";
 
 /** Core behaviour is inline delivery: send before exiting. */
 const setup = (config: Record<string, unknown> = {}) => scenario(config);
@@ -167,7 +167,7 @@ Deno.test("a config file outside /etc/tattle is refused with what to do", async 
 
 Deno.test("a bad flag is exit 64", async () => {
   const result = await runTattle(["--frobnicate"], pamEnv());
-  assertOneErrorLine(result, 64, /Unknown option '--frobnicate'/);
+  assertOneErrorLine(result, 64, /unknown option --frobnicate; usage: tattle \[hook\]/);
 });
 
 /** The hook's line for an event spooled after a fault, in inline mode. */
@@ -257,7 +257,7 @@ Deno.test("FailedEntryCount 1 with a permanent error: exit 69, the event moved t
   assertOneErrorLine(
     result,
     69,
-    /event moved to .*\/failed\/\d{15}-[0-9a-f-]+\.json: rejected by EventBridge: MalformedDetail: fake entry failure/,
+    /event moved to .*\/failed\/\d{15}-[0-9a-f-]+\.json: rejected by EventBridge at http:\/\/127\.0\.0\.1:\d+: MalformedDetail: fake entry failure/,
   );
   const failed = [...Deno.readDirSync(`${t.home.spoolDir}/failed`)].map((e) => e.name);
   assert.equal(failed.length, 2, failed.join(", ")); // the record and its .reason

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { DEFAULTS } from "../lib/config.ts";
-import { identityOf } from "../lib/imds.ts";
-import type { EventEntry } from "../lib/event.ts";
-import { entryFor } from "../lib/record.ts";
+import { DEFAULTS } from "../lib/config/config.ts";
+import { identityOf } from "../lib/aws/imds.ts";
+import { type PutEventsEntry, putEventsEntry } from "../lib/aws/entry.ts";
+import { buildEvent } from "../lib/event/build.ts";
 import { FAKE_DOCUMENT } from "./fakes/imds.ts";
 import { record } from "./support/records.ts";
 import { matches, transform } from "./support/event_pattern.ts";
@@ -12,7 +12,7 @@ const template = JSON.parse(await Deno.readTextFile(`${ROOT}contrib/cloudformati
 const policy = JSON.parse(await Deno.readTextFile(`${ROOT}contrib/iam-policy.json`));
 
 /** An entry as EventBridge delivers it to rules and targets. */
-function delivered(entry: EventEntry): Record<string, unknown> {
+function delivered(entry: PutEventsEntry): Record<string, unknown> {
   return {
     version: "0",
     id: crypto.randomUUID(),
@@ -26,10 +26,12 @@ function delivered(entry: EventEntry): Record<string, unknown> {
   };
 }
 
-async function tattleEvent(state: "opened" | "closed", source = DEFAULTS.source) {
+async function tattleEvent(state: "opened" | "closed", source: string = DEFAULTS.source) {
   const r = record(1, { identity: identityOf(FAKE_DOCUMENT) });
   r.session = { ...r.session, user: "alice", rhost: "203.0.113.9", state };
-  return delivered(await entryFor(r, r.identity!, { ...DEFAULTS, source }, "test"));
+  return delivered(
+    putEventsEntry(await buildEvent(r, r.identity!, { ...DEFAULTS, source }, "test")),
+  );
 }
 
 Deno.test("the CloudFormation template has the rule, topic, subscription and topic policy", () => {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { FAKE_DOCUMENT } from "./fakes/imds.ts";
 import { refusedUrl } from "./fakes/silent.ts";
 import { scenario } from "./support/scenario.ts";
-import { MARKER, tattleLine } from "../lib/pam_stack.ts";
+import { MARKER, tattleLine } from "../lib/setup/pam_stack.ts";
 import { runTattle } from "./support/tattle.ts";
 
 /** A sshd stack as `tattle setup --pam` leaves it, under `root`. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { recoverInvalidValue } from "../lib/env.ts";
+import { recoverInvalidValue } from "../lib/capture/environment.ts";
 
 Deno.test("invalid UTF-8 values are recovered from Deno's error message", () => {
   const message = (body: string) => `environment variable was not valid unicode: "${body}"`;

@@ -1,7 +1,9 @@
+/** The EventBridge sink: the real SDK client against the fake EventBridge (SigV4 checked). */
+
 import assert from "node:assert/strict";
-import { deadlineIn } from "../lib/deadline.ts";
-import type { EventEntry } from "../lib/event.ts";
-import { publish } from "../lib/eventbridge.ts";
+import { eventBridgeSink, requestFailure, resolveEndpoint } from "../lib/aws/eventbridge.ts";
+import type { SessionEvent } from "../lib/event/detail.ts";
+import { deadlineIn } from "../lib/util/deadline.ts";
 import { startFakeEventBridge } from "./fakes/eventbridge.ts";
 import { FAKE_ROLE } from "./fakes/imds.ts";
 import { refusedUrl, startSilentServer } from "./fakes/silent.ts";
@@ -12,13 +14,23 @@ const credentials = {
   sessionToken: FAKE_ROLE.token,
 };
 
-function entry(n = 0): EventEntry {
+function event(n = 0): SessionEvent {
   return {
-    Source: "com.unbounce.tattle",
-    DetailType: "SSH connection event detected",
-    Resources: ["arn:aws:ec2:us-east-1:123456789012:instance/i-1"],
-    Detail: JSON.stringify({ username: "alice", remote_host: "1.2.3.4", session: "opened", n }),
-    Time: "2026-11-28T12:00:00.000Z",
+    source: "com.unbounce.tattle",
+    detailType: "SSH connection event detected",
+    resources: ["arn:aws:ec2:us-east-1:123456789012:instance/i-1"],
+    time: "2026-11-28T12:00:00.000Z",
+    detail: {
+      username: "alice",
+      remote_host: "1.2.3.4",
+      session: "opened",
+      service: "sshd",
+      tty: "ssh",
+      hostname: "h",
+      event_id: `e-${n}`,
+      tattle_version: "test",
+      n,
+    },
   };
 }
 
@@ -26,145 +38,120 @@ function startFake() {
   return startFakeEventBridge({ [credentials.accessKeyId]: credentials.secretAccessKey });
 }
 
+async function sink(endpoint: string, extra: { eventBus?: string; region?: string } = {}) {
+  return await eventBridgeSink({ region: "us-east-1", endpoint, credentials, ...extra });
+}
+
 Deno.test("PutEvents is signed for events and the entry arrives intact", async () => {
   await using events = startFake();
-  const [result] = await publish([{ ...entry(), EventBusName: "security" }], {
-    region: "eu-west-1",
-    endpoint: events.url,
-    credentials,
-    deadline: deadlineIn(2000),
-  });
-  assert(result.ok, JSON.stringify(result));
+  const s = await sink(events.url, { eventBus: "security", region: "eu-west-1" });
+  const [delivery] = await s.send([event()], deadlineIn(2000).signal);
+  s.close();
+  assert(delivery.ok, JSON.stringify(delivery));
+  assert.match(delivery.id ?? "", /^[0-9a-f-]{36}$/);
   assert.deepEqual(events.rejected, []);
-  assert.equal(events.received.length, 1);
   const [got] = events.received;
   assert.equal(got.Source, "com.unbounce.tattle");
   assert.equal(got.EventBusName, "security");
-  assert.equal(got.Detail, entry().Detail);
+  assert.deepEqual(got.detail, event().detail);
   assert.equal(got.Time, Date.parse("2026-11-28T12:00:00.000Z") / 1000);
   assert.deepEqual(got.signedBy, { accessKeyId: credentials.accessKeyId, region: "eu-west-1" });
+  assert.equal(s.name, `EventBridge at ${events.url}`);
 });
 
-Deno.test("a wrong secret is refused by the fake's signature check", async () => {
+Deno.test("up to ten events go in one call, with one outcome each, over one client", async () => {
   await using events = startFake();
-  const [result] = await publish([entry()], {
-    region: "us-east-1",
-    endpoint: events.url,
-    credentials: { ...credentials, secretAccessKey: "wrong" },
-    deadline: deadlineIn(1000),
-  });
-  assert(!result.ok);
-  assert.equal(result.code, "InvalidSignatureException");
-  assert.equal(result.retryable, false);
-  assert.equal(events.received.length, 0);
+  const s = await sink(events.url);
+  assert.equal(s.maxBatch, 10);
+  const outcomes = await s.send(
+    Array.from({ length: 10 }, (_, n) => event(n)),
+    deadlineIn(2000).signal,
+  );
+  await s.send([event(10)], deadlineIn(2000).signal);
+  s.close();
+  assert.equal(outcomes.filter((o) => o.ok).length, 10);
+  assert.equal(events.requestCount, 2);
+  assert.deepEqual(events.received.map((r) => r.detail.n), [...Array(11).keys()]);
 });
 
-Deno.test("up to ten entries go in one call, with one result each", async () => {
-  await using events = startFake();
-  const entries = Array.from({ length: 10 }, (_, n) => entry(n));
-  const results = await publish(entries, {
-    region: "us-east-1",
-    endpoint: events.url,
-    credentials,
-    deadline: deadlineIn(2000),
-  });
-  assert.equal(results.filter((r) => r.ok).length, 10);
-  assert.equal(events.requestCount, 1);
-  assert.deepEqual(events.received.map((r) => r.detail.n), [...Array(10).keys()]);
-});
-
-Deno.test("FailedEntryCount > 0 is a failure carrying the entry's error", async () => {
-  await using events = startFake();
-  events.fault = "failed-entry";
-  events.entryErrorCode = "MalformedDetail";
-  const [result] = await publish([entry()], {
-    region: "us-east-1",
-    endpoint: events.url,
-    credentials,
-    deadline: deadlineIn(2000),
-  });
-  assert.deepEqual(result, {
-    ok: false,
-    code: "MalformedDetail",
-    message: "fake entry failure",
-    retryable: false,
-  });
-  assert.equal(events.requestCount, 1, "a permanent entry error is not retried");
-});
-
-Deno.test("retryable faults are retried with backoff until the deadline, then reported", async (t) => {
+Deno.test("what each failure means: retry, hold for someone to act, or reject for good", async (t) => {
   const cases = [
-    { fault: "500", code: "InternalException" },
-    { fault: "throttle", code: "ThrottlingException" },
-    { fault: "failed-entry", code: "InternalFailure" },
+    ["500", "retry", "InternalException"],
+    ["throttle", "retry", "ThrottlingException"],
+    ["access-denied", "hold", "AccessDeniedException"],
+    ["validation", "hold", "ValidationException"],
   ] as const;
-  for (const { fault, code } of cases) {
-    await t.step(fault, async () => {
+  for (const [fault, disposition, code] of cases) {
+    await t.step(`${fault}: ${disposition}`, async () => {
       await using events = startFake();
       events.fault = fault;
-      const started = performance.now();
-      const [result] = await publish([entry()], {
-        region: "us-east-1",
-        endpoint: events.url,
-        credentials,
-        deadline: deadlineIn(700),
-      });
-      const elapsed = performance.now() - started;
-      assert(!result.ok);
-      assert.equal(result.code, code);
-      assert(result.retryable);
-      assert(events.requestCount >= 3, `${events.requestCount} attempts`);
-      assert(events.requestCount <= 12, `${events.requestCount} attempts: no backoff?`);
-      assert(elapsed < 700 + 500, `took ${elapsed.toFixed(0)} ms`);
+      const s = await sink(events.url);
+      const outcomes = await s.send([event(1), event(2)], deadlineIn(2000).signal);
+      s.close();
+      for (const outcome of outcomes) {
+        assert(!outcome.ok);
+        assert.equal(outcome.disposition, disposition);
+        assert.equal(outcome.code, code);
+      }
+      assert.equal(events.requestCount, 1, "a sink sends once; retrying is the caller's");
     });
   }
-});
-
-Deno.test("a throttled first attempt is retried and then delivered", async () => {
-  await using events = startFake();
-  events.fault = "throttle";
-  setTimeout(() => events.fault = "none", 100);
-  const [result] = await publish([entry()], {
-    region: "us-east-1",
-    endpoint: events.url,
-    credentials,
-    deadline: deadlineIn(2000),
-    random: () => 1,
+  await t.step("a request-level ValidationException says what to fix", () => {
+    const failure = requestFailure(
+      Object.assign(new Error("bad bus"), {
+        name: "ValidationException",
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
+    assert.equal(failure.disposition, "hold");
+    assert.match(failure.message, /check "event_bus", "source" and "detail_type" in the config/);
   });
-  assert(result.ok, JSON.stringify(result));
-  assert.equal(events.received.length, 1);
-});
-
-Deno.test("access denied is reported and not retried", async () => {
-  await using events = startFake();
-  events.fault = "access-denied";
-  const [result] = await publish([entry()], {
-    region: "us-east-1",
-    endpoint: events.url,
-    credentials,
-    deadline: deadlineIn(2000),
-  });
-  assert(!result.ok);
-  assert.equal(result.code, "AccessDeniedException");
-  assert.equal(result.retryable, false);
-  assert.equal(events.requestCount, 1);
-});
-
-Deno.test("network faults end by the deadline", async (t) => {
-  const run = async (endpoint: string, expected: RegExp) => {
-    const started = performance.now();
-    const [result] = await publish([entry()], {
-      region: "us-east-1",
-      endpoint,
-      credentials,
-      deadline: deadlineIn(600),
+  for (
+    const [code, disposition] of [["MalformedDetail", "reject"], [
+      "InternalFailure",
+      "retry",
+    ]] as const
+  ) {
+    await t.step(`an entry-level ${code}: ${disposition}`, async () => {
+      await using events = startFake();
+      events.fault = "failed-entry";
+      events.entryErrorCode = code;
+      const s = await sink(events.url);
+      const [outcome] = await s.send([event()], deadlineIn(2000).signal);
+      s.close();
+      assert(!outcome.ok);
+      assert.equal(outcome.disposition, disposition);
+      assert.equal(outcome.message, "fake entry failure");
     });
+  }
+  await t.step("a wrong secret: the fake's signature check refuses it", async () => {
+    await using events = startFake();
+    const s = await eventBridgeSink({
+      region: "us-east-1",
+      endpoint: events.url,
+      credentials: { ...credentials, secretAccessKey: "wrong" },
+    });
+    const [outcome] = await s.send([event()], deadlineIn(1000).signal);
+    s.close();
+    assert(!outcome.ok);
+    assert.equal(outcome.code, "InvalidSignatureException");
+    assert.equal(outcome.disposition, "hold");
+  });
+});
+
+Deno.test("network faults end with the signal", async (t) => {
+  const run = async (endpoint: string, expected: RegExp) => {
+    const s = await sink(endpoint);
+    const started = performance.now();
+    const [outcome] = await s.send([event()], deadlineIn(600).signal);
     const elapsed = performance.now() - started;
-    assert(!result.ok);
-    assert.match(`${result.code}: ${result.message}`, expected);
+    s.close();
+    assert(!outcome.ok);
+    assert.equal(outcome.disposition, "retry");
+    assert.match(`${outcome.code}: ${outcome.message}`, expected);
     assert(elapsed < 600 + 500, `took ${elapsed.toFixed(0)} ms`);
   };
-  await t.step("refused", () => run(refusedUrl(), /ECONNREFUSED|refused/i));
+  await t.step("refused", () => run(refusedUrl(), /connection refused/));
   await t.step("hangs after the request", async () => {
     await using events = startFake();
     events.fault = "hang";
@@ -174,4 +161,20 @@ Deno.test("network faults end by the deadline", async (t) => {
     await using silent = startSilentServer();
     await run(silent.url, /Timeout/);
   });
+});
+
+Deno.test("endpoints named in messages are the SDK's own, in every partition", async () => {
+  const expected: Record<string, string> = {
+    "us-east-1": "https://events.us-east-1.amazonaws.com",
+    "cn-north-1": "https://events.cn-north-1.amazonaws.com.cn",
+    "us-gov-west-1": "https://events.us-gov-west-1.amazonaws.com",
+    "us-iso-east-1": "https://events.us-iso-east-1.c2s.ic.gov",
+    "us-isob-east-1": "https://events.us-isob-east-1.sc2s.sgov.gov",
+    "eu-isoe-west-1": "https://events.eu-isoe-west-1.cloud.adc-e.uk",
+    "us-isof-south-1": "https://events.us-isof-south-1.csp.hci.ic.gov",
+  };
+  for (const [region, endpoint] of Object.entries(expected)) {
+    assert.equal(await resolveEndpoint(region), endpoint, region);
+  }
+  assert.equal(await resolveEndpoint("us-east-1", "http://127.0.0.1:9"), "http://127.0.0.1:9");
 });

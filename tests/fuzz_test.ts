@@ -5,12 +5,14 @@
  */
 
 import assert from "node:assert/strict";
-import { envFrom } from "../lib/env.ts";
-import { EXIT, TattleError } from "../lib/errors.ts";
-import { DEFAULTS } from "../lib/config.ts";
-import { entrySize, MAX_ENTRY_BYTES } from "../lib/event.ts";
-import { entryFor } from "../lib/record.ts";
-import { readSession } from "../lib/pam.ts";
+import { envFrom } from "../lib/capture/environment.ts";
+import { EXIT, TattleError } from "../lib/util/errors.ts";
+import { DEFAULTS } from "../lib/config/config.ts";
+import { entrySize, putEventsEntry } from "../lib/aws/entry.ts";
+import { readSession } from "../lib/capture/pam.ts";
+import { EVENTBRIDGE_LIMITS } from "../lib/config/settings.ts";
+import { buildEvent } from "../lib/event/build.ts";
+import { DETAIL } from "../lib/event/detail.ts";
 import keys from "./fixtures/ssh_keys.json" with { type: "json" };
 import { record } from "./support/records.ts";
 
@@ -77,12 +79,16 @@ Deno.test(`${RUNS_PER_VARIABLE} random byte strings per variable: valid event or
       }
       // The same path a spooled event takes to its entry, SSH_AUTH_INFO_0 parsing included.
       const captured = record(0, { session });
-      const entry = await entryFor(captured, captured.identity!, DEFAULTS, "fuzz");
-      const detail = JSON.parse(entry.Detail);
-      assert.equal(typeof detail, "object", `${variable} run ${run}`);
-      assert(!Array.isArray(detail) && detail !== null);
+      const event = await buildEvent(captured, captured.identity!, DEFAULTS, "fuzz");
+      const entry = putEventsEntry(event);
+      // The Detail is what its declaration says, and survives the trip through JSON.
+      assert.deepEqual(
+        DETAIL.parse(JSON.parse(entry.Detail)),
+        event.detail,
+        `${variable} run ${run}`,
+      );
       assert(
-        entrySize(entry) < MAX_ENTRY_BYTES,
+        entrySize(entry) < EVENTBRIDGE_LIMITS.requestBytes,
         `${variable} run ${run}: ${entrySize(entry)} bytes`,
       );
       events++;

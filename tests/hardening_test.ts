@@ -1,7 +1,7 @@
 /** Security hardening: untrusted environment, trusted configuration, least privilege, syslog. */
 
 import assert from "node:assert/strict";
-import { PERMISSION_SET, permissionFlags } from "../lib/permissions.ts";
+import { PERMISSION_SET, permissionFlags } from "../lib/cli/permissions.ts";
 import { startFakeEventBridge } from "./fakes/eventbridge.ts";
 import { FAKE_ROLE, startFakeImds } from "./fakes/imds.ts";
 import { scenario } from "./support/scenario.ts";
@@ -151,6 +151,8 @@ Deno.test("the permission set: no all, no ffi, run only tattle itself", () => {
     "/etc/pam.d/.sshd.tattle-tmp",
     "/etc/pam.d/sshd.tattle-backup",
     "/etc/pam.d/.sshd.tattle-backup.tattle-tmp",
+    // journald's socket (/dev/log links to it): the runtime refuses every /dev path.
+    "/run/systemd/journal/dev-log",
   ]);
 });
 
@@ -219,9 +221,33 @@ Deno.test("failures are logged to syslog (authpriv, tag tattle)", async () => {
 });
 
 Deno.test("no syslog socket is not an error", async () => {
-  await using s = await scenario({ syslog_socket: "/nonexistent/log" });
+  await using s = await scenario();
+  await s.setConfig({ syslog_socket: `${s.home.dir}/no-such.sock` });
   s.events.fault = "500";
   const result = await s.run();
   assert.equal(result.code, 75);
   assert.equal(result.stderr.trimEnd().split("\n").length, 1);
+});
+
+Deno.test("a syslog that cannot be used is said once on stderr", async (t) => {
+  await t.step("a socket the permission set does not allow (/dev/log)", async () => {
+    await using s = await scenario({ syslog_socket: "/dev/log" });
+    s.events.fault = "500";
+    const result = await s.run();
+    assert.equal(result.code, 75);
+    const lines = result.stderr.trimEnd().split("\n");
+    assert.equal(lines.length, 2, result.stderr);
+    assert.match(
+      lines[1],
+      /^tattle: warning: syslog at \/dev\/log did not take 1 line\(s\): Requires (read|all) access/,
+    );
+  });
+  await t.step("a path that is not a socket", async () => {
+    await using s = await scenario();
+    await s.setConfig({ syslog_socket: s.home.configPath });
+    s.events.fault = "500";
+    const lines = (await s.run()).stderr.trimEnd().split("\n");
+    assert.equal(lines.length, 2);
+    assert.match(lines[1], /syslog at .*config\.json did not take 1 line\(s\): it is not a socket/);
+  });
 });

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { deadlineIn } from "../lib/deadline.ts";
-import { EXIT, TattleError } from "../lib/errors.ts";
+import { deadlineIn } from "../lib/util/deadline.ts";
+import { EXIT, TattleError } from "../lib/util/errors.ts";
 import {
   fetchIdentity,
   instanceRoleCredentials,
   MAX_IMDS_BYTES,
   parseIdentityDocument,
-} from "../lib/imds.ts";
+} from "../lib/aws/imds.ts";
 import { FAKE_DOCUMENT, startFakeImds } from "./fakes/imds.ts";
 import { refusedUrl, startSilentServer } from "./fakes/silent.ts";
 

@@ -34,5 +34,5 @@ Deno.test("main.ts statically imports no npm package and no node:crypto", async 
   assert(
     graph.modules.some((m) => m.specifier.startsWith("npm:") || m.specifier.includes("@aws-sdk")),
   );
-  assert(loaded.has(`file://${ROOT}lib/spool.ts`));
+  assert(loaded.has(`file://${ROOT}lib/delivery/spool.ts`));
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { envFrom } from "../lib/env.ts";
-import { EXIT, TattleError } from "../lib/errors.ts";
+import { envFrom } from "../lib/capture/environment.ts";
+import { EXIT, TattleError } from "../lib/util/errors.ts";
 import {
   closeAsOpened,
   cutAt,
@@ -8,7 +8,7 @@ import {
   parseSshConnection,
   readSession,
   withTamper,
-} from "../lib/pam.ts";
+} from "../lib/capture/pam.ts";
 
 const base = { PAM_USER: "alice", PAM_RHOST: "203.0.113.9", PAM_SERVICE: "sshd", PAM_TTY: "ssh" };
 

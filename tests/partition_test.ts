@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { instanceArn, partitionOf } from "../lib/partition.ts";
+import { instanceArn, partitionOf } from "../lib/aws/partition.ts";
 
 Deno.test("regions map to their partitions", () => {
   const cases: Array<[string, string]> = [

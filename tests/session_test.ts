@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import type { Session } from "../lib/pam.ts";
-import { recordOpen, takeOpen } from "../lib/sessions.ts";
+import type { Session } from "../lib/capture/pam.ts";
+import { recordOpen, takeOpen } from "../lib/capture/sessions.ts";
 import keys from "./fixtures/ssh_keys.json" with { type: "json" };
 import { scenario } from "./support/scenario.ts";
 import { cacheDir, denoRunArgs, pamEnv } from "./support/tattle.ts";

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { LIFTED_LIMITS, MARKER, PRLIMIT } from "../lib/pam_stack.ts";
+import { LIFTED_LIMITS, MARKER, PRLIMIT } from "../lib/setup/pam_stack.ts";
 import { runTattle } from "./support/tattle.ts";
 
 /** What this machine's /etc/pam.d holds, the base of the stock-stack tests. */

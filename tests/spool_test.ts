@@ -9,7 +9,7 @@ import {
   spoolQuarantine,
   spoolRead,
   spoolWrite,
-} from "../lib/spool.ts";
+} from "../lib/delivery/spool.ts";
 import { record } from "./support/records.ts";
 
 async function tempSpool(): Promise<string> {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { keyFingerprint, parseAuthInfo } from "../lib/ssh_auth.ts";
+import { keyFingerprint, parseAuthInfo } from "../lib/capture/ssh_auth.ts";
 import fixture from "./fixtures/ssh_keys.json" with { type: "json" };
 
 Deno.test("fingerprints match ssh-keygen -l for keys and certificates", async () => {

@@ -14,6 +14,7 @@ export type EventBridgeFault =
   | "throttle" // every request: HTTP 400 ThrottlingException
   | "failed-entry" // HTTP 200, FailedEntryCount 1, entry error `entryErrorCode`
   | "access-denied" // HTTP 400 AccessDeniedException
+  | "validation" // HTTP 400 ValidationException for the whole request (a bad event bus name)
   | "hang"; // read the request, never answer
 
 /** One entry the fake accepted. */
@@ -129,6 +130,13 @@ export function startFakeEventBridge(
 
     if (state.fault === "500") return awsError(500, "InternalException", "fake internal error");
     if (state.fault === "throttle") return awsError(400, "ThrottlingException", "Rate exceeded");
+    if (state.fault === "validation") {
+      return awsError(
+        400,
+        "ValidationException",
+        "1 validation error detected: Value at 'entries.1.member.eventBusName' failed to satisfy constraint",
+      );
+    }
     if (state.fault === "access-denied") {
       return awsError(
         400,

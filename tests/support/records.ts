@@ -1,6 +1,6 @@
 /** Captured events for tests. */
 
-import type { CapturedEvent } from "../../lib/record.ts";
+import type { CapturedEvent } from "../../lib/delivery/record.ts";
 
 /** A captured open by `user<n>`, at second `n` of a fixed minute, with an identity. */
 export function record(n: number, overrides: Partial<CapturedEvent> = {}): CapturedEvent {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { permissionFlags } from "../../lib/permissions.ts";
+import { permissionFlags } from "../../lib/cli/permissions.ts";
 
 /** The repository root, with a trailing slash. */
 export const ROOT = new URL("../../", import.meta.url).pathname;

@@ -1,0 +1,74 @@
+/**
+ * The host identity, cached for the life of the boot so that a login needs no
+ * IMDS call (I/O).
+ *
+ * An instance's identity never changes while it runs. The cache records when
+ * the machine booted, so a cache from another boot (or from an image made of
+ * this instance) is never used. The boot time comes from the uptime
+ * (`sysinfo`, `--allow-sys=osUptime`): the permission set denies every /proc
+ * read, so the kernel's boot id is out of reach.
+ *
+ * @module
+ */
+
+import { type Infer, number, object, string } from "../util/shape.ts";
+import { IDENTITY, type Identity } from "../event/identity.ts";
+
+/** Two readings of the boot time this far apart are the same boot (clock steps aside). */
+const SAME_BOOT_S = 60;
+
+const CACHE = object({ boot_time: number(), endpoint: string(), identity: IDENTITY });
+
+/** The cache file in a state directory. */
+export function identityCachePath(stateDir: string): string {
+  return `${stateDir}/identity.json`;
+}
+
+/** When this machine booted (seconds since the epoch), or `undefined` where it cannot be read. */
+export function bootTime(now = Date.now(), uptime = () => Deno.osUptime()): number | undefined {
+  try {
+    return Math.round(now / 1000 - uptime());
+  } catch {
+    return undefined;
+  }
+}
+
+/** The cached identity, if it was written in this boot for this IMDS endpoint. */
+export async function readCachedIdentity(
+  stateDir: string,
+  boot: number | undefined,
+  endpoint: string,
+): Promise<Identity | undefined> {
+  if (boot === undefined) return undefined;
+  let cached: Infer<typeof CACHE>;
+  try {
+    const path = identityCachePath(stateDir);
+    if (!(await Deno.lstat(path)).isFile) return undefined;
+    cached = CACHE.parse(JSON.parse(await Deno.readTextFile(path)));
+  } catch {
+    return undefined; // absent, damaged or a symlink: IMDS answers instead
+  }
+  const sameBoot = Math.abs(cached.boot_time - boot) <= SAME_BOOT_S;
+  return sameBoot && cached.endpoint === endpoint ? cached.identity : undefined;
+}
+
+/**
+ * Caches the identity for this boot (0600, atomically).
+ *
+ * @throws {Error} when the cache cannot be written; callers say so, as the
+ * next login will need IMDS again.
+ */
+export async function writeCachedIdentity(
+  stateDir: string,
+  boot: number | undefined,
+  endpoint: string,
+  identity: Identity,
+): Promise<void> {
+  if (boot === undefined) return;
+  await Deno.mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const path = identityCachePath(stateDir);
+  const tmp = `${path}.${crypto.randomUUID()}.tmp`;
+  const cache: Infer<typeof CACHE> = { boot_time: boot, endpoint, identity };
+  await Deno.writeTextFile(tmp, JSON.stringify(cache), { mode: 0o600, createNew: true });
+  await Deno.rename(tmp, path);
+}

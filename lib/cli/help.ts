@@ -1,0 +1,48 @@
+/**
+ * Help texts: tattle's and each command's (pure).
+ *
+ * @module
+ */
+
+import { formatOptions, type OptionSpecs } from "./args.ts";
+import type { Command } from "./command.ts";
+
+/** Options every command takes. */
+export const COMMON_OPTIONS = {
+  debug: { kind: "boolean", help: "print stack traces with errors" },
+  help: { kind: "boolean", short: "h", help: "print this help" },
+} as const satisfies OptionSpecs;
+
+/** `tattle --help`. */
+export function toolHelp(commands: Array<Pick<Command, "name" | "summary">>): string {
+  const width = Math.max(...commands.map((c) => c.name.length)) + 2;
+  return `Usage: tattle [COMMAND] [OPTIONS]
+
+Reports SSH session opens and closes to Amazon EventBridge. PAM runs it, as
+tattle setup --pam writes it in /etc/pam.d/sshd:
+  session optional pam_exec.so quiet /usr/bin/prlimit ... -- /usr/local/bin/tattle --config /etc/tattle/config.json
+
+Commands:
+${commands.map((c) => `  ${c.name.padEnd(width)}${c.summary}`).join("\n")}
+
+Run tattle COMMAND --help for a command's options and exit codes.
+  --version   print the version
+  -h, --help  print this help`;
+}
+
+/** `tattle COMMAND --help`. */
+export function commandHelp(command: Command, options: OptionSpecs): string {
+  return `Usage: tattle ${command.usage}
+
+${command.description}
+
+Options:
+${formatOptions(options)}
+
+Exit codes: ${command.exitCodes}`;
+}
+
+/** The one-line usage of a command, for errors. */
+export function usageLine(command: Command): string {
+  return `usage: tattle ${command.usage} (see tattle ${command.name} --help)`;
+}

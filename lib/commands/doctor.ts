@@ -1,0 +1,237 @@
+/**
+ * `tattle doctor`: checks, in order, everything a delivery needs, printing
+ * ✓ or ✗, the time each took and, on ✗, what to do.
+ *
+ * Each check hands its result to the checks that need it; a check whose
+ * prerequisite failed is shown as skipped.
+ *
+ * @module
+ */
+
+import { credentialsFor } from "../aws/credentials.ts";
+import { type Identity, staticIdentity } from "../aws/identity.ts";
+import { OUTSIDE_EC2_HINT } from "../aws/imds.ts";
+import { partitionOf } from "../aws/partition.ts";
+import { sinkFor } from "../aws/sink.ts";
+import { command } from "../cli/command.ts";
+import { VERSION } from "../cli/version.ts";
+import type { Config } from "../config/config.ts";
+import { assertTrusted } from "../config/trust.ts";
+import { describeFailure } from "../delivery/sink.ts";
+import { buildEvent } from "../event/build.ts";
+import { moduleName, PRLIMIT } from "../setup/pam_stack.ts";
+import { readPamStack, userReadenvFindings } from "../setup/pam_stack_file.ts";
+import { type Deadline, deadlineIn, raceSignal } from "../util/deadline.ts";
+import { EXIT, messageOf } from "../util/errors.ts";
+
+/** `tattle doctor`. */
+export const doctor = command({
+  name: "doctor",
+  summary: "check the PAM stack, config, identity, credentials and EventBridge",
+  usage: "doctor [--send-test] [--root DIR] [OPTIONS]",
+  description:
+    "Checks, in order: the config's trust and validity, the sshd PAM stack (no user_readenv=1, " +
+    "tattle's line through prlimit), the identity (IMDSv2 token and document, partition), the " +
+    "credentials (their source, never the secret) and the EventBridge endpoint, each with ✓ or " +
+    '✗, its time and what to do. --send-test also sends one event with session "test".',
+  options: {
+    "send-test": { kind: "boolean", help: "also send one test event" },
+    root: { kind: "string", value: "DIR", help: 'read the PAM stack under DIR (default "/")' },
+  },
+  settings: true,
+  exitCodes: "0 every check passed; 64 bad command line; 69 a check failed.",
+  async run(ctx) {
+    const run = checkRunner(ctx.print);
+    const budget = (config: Config): Deadline => deadlineIn(config.timeout * 1000);
+
+    const config = await run.check(
+      "config",
+      "fix the file named above (owned by root, not group/world writable, valid keys)",
+      async () => {
+        const config = await ctx.config();
+        await assertTrusted(config.spool_dir, "spool directory");
+        await assertTrusted(config.state_dir, "state directory");
+        return { value: config, detail: `${ctx.configPath}: trusted and valid` };
+      },
+    );
+    await run.check(
+      "PAM stack",
+      "run tattle setup --pam (add --disable-user-readenv when it says so)",
+      () => checkPamStack(ctx.values.root ?? "/"),
+    );
+    const identity = await run.after(
+      config,
+      "identity",
+      `check the instance's metadata options (HttpTokens, hop limit); ${OUTSIDE_EC2_HINT}`,
+      async (config) => {
+        if (config.identity === "none") {
+          const identity = staticIdentity(config);
+          return {
+            value: identity,
+            detail: `static: region ${identity.region}, resources [${
+              identity.resources.join(", ")
+            }]`,
+          };
+        }
+        const { fetchIdentity } = await import("../aws/imds.ts");
+        const identity = await fetchIdentity(config.imds_endpoint, budget(config));
+        return {
+          value: identity,
+          detail:
+            `IMDSv2 at ${config.imds_endpoint}: token accepted, instance ${identity.instanceId}, ` +
+            `region ${identity.region}, partition ${partitionOf(identity.region)}`,
+        };
+      },
+    );
+    const target = config && identity &&
+      { config, identity, region: config.region ?? identity.region };
+    const credentials = await run.after(
+      target,
+      "credentials",
+      'attach an instance role (or set "profile") that allows events:PutEvents',
+      async ({ config, region }) => {
+        const { describeCredentials } = await import("../aws/eventbridge.ts");
+        const provider = credentialsFor(config);
+        const detail = await describeCredentials(region, config.profile, provider, budget(config));
+        return { value: true, detail };
+      },
+    );
+    const endpoint = await run.after(
+      credentials && target,
+      "EventBridge endpoint",
+      "check outbound HTTPS to the endpoint (security groups, NACLs, VPC endpoint, proxy)",
+      async ({ config, region }) => {
+        const { resolveEndpoint } = await import("../aws/eventbridge.ts");
+        const endpoint = await resolveEndpoint(region, config.endpoint_url);
+        const deadline = budget(config);
+        const client = config.ca_bundle
+          ? Deno.createHttpClient({ caCerts: [await Deno.readTextFile(config.ca_bundle)] })
+          : undefined;
+        try {
+          const response = await raceSignal(
+            fetch(endpoint, { signal: deadline.signal, client }),
+            deadline.signal,
+          );
+          await response.body?.cancel();
+          return { value: true, detail: `${endpoint} answered (HTTP ${response.status})` };
+        } finally {
+          client?.close();
+        }
+      },
+    );
+    if (ctx.values["send-test"]) {
+      await run.after(
+        endpoint && target,
+        "test event",
+        "see the error: it is EventBridge's answer to a real PutEvents call",
+        ({ config, identity, region }) => sendTestEvent(config, identity, region, budget(config)),
+      );
+    }
+    return run.failed() ? EXIT.UNAVAILABLE : EXIT.OK;
+  },
+});
+
+/** The sshd PAM stack reads no user environment and runs tattle through prlimit. */
+async function checkPamStack(root: string): Promise<{ value: true; detail: string }> {
+  const stack = await readPamStack(root, "sshd");
+  const [readenv] = userReadenvFindings(stack);
+  if (readenv) {
+    throw new Error(
+      `${readenv.file} line ${readenv.directive.number} enables user_readenv=1: every user's ` +
+        "~/.pam_environment reaches tattle, which runs as root (code named by LD_PRELOAD would " +
+        "run as root)",
+    );
+  }
+  const line = stack
+    .flatMap((f) => f.directives.map((d) => ({ file: f.file, d })))
+    .find(({ d }) =>
+      d.type === "session" && moduleName(d.module) === "pam_exec.so" && /\btattle\b/.test(d.raw)
+    );
+  if (!line) throw new Error("no session line of the sshd stack runs tattle");
+  if (!line.d.args.includes(PRLIMIT)) {
+    throw new Error(
+      `${line.file} line ${line.d.number} runs tattle without ${PRLIMIT}: a user with an ` +
+        "address-space limit in limits.conf is not reported when the session closes",
+    );
+  }
+  return {
+    value: true,
+    detail: `${line.file} line ${line.d.number} runs tattle through prlimit; no user_readenv`,
+  };
+}
+
+async function sendTestEvent(
+  config: Config,
+  identity: Identity,
+  region: string,
+  deadline: Deadline,
+): Promise<{ value: true; detail: string }> {
+  const record = {
+    v: 1 as const,
+    event_id: crypto.randomUUID(),
+    time: new Date().toISOString(),
+    hostname: Deno.hostname(),
+    session: {
+      state: "test" as const,
+      user: "tattle-doctor",
+      rhost: "",
+      service: "tattle-doctor",
+      tty: "",
+      truncated: [],
+    },
+  };
+  const sink = await sinkFor(config, region);
+  try {
+    const [delivery] = await sink.send(
+      [await buildEvent(record, identity, config, VERSION)],
+      deadline.signal,
+    );
+    if (!delivery.ok) throw new Error(describeFailure(sink, delivery, config.timeout));
+    return { value: true, detail: `sent, EventId ${delivery.id ?? "(none given)"}` };
+  } finally {
+    sink.close();
+  }
+}
+
+/** Runs checks, printing each one's outcome, and remembers whether any failed. */
+function checkRunner(print: (line: string) => void) {
+  let failed = false;
+  const check = async <T>(
+    name: string,
+    fix: string,
+    run: () => Promise<{ value: T; detail: string }>,
+  ): Promise<T | undefined> => {
+    const started = performance.now();
+    try {
+      const { value, detail } = await run();
+      print(`✓ ${name}: ${detail} (${ms(started)})`);
+      return value;
+    } catch (error) {
+      failed = true;
+      print(`✗ ${name}: ${messageOf(error)} (${ms(started)})`);
+      print(`  what to do: ${fix}`);
+      return undefined;
+    }
+  };
+  return {
+    check,
+    /** Runs a check that needs `input`, or shows it skipped when an earlier check failed. */
+    after<I, T>(
+      input: I | undefined | false,
+      name: string,
+      fix: string,
+      run: (input: I) => Promise<{ value: T; detail: string }>,
+    ): Promise<T | undefined> {
+      if (input === undefined || input === false) {
+        print(`- ${name}: skipped (an earlier check failed)`);
+        return Promise.resolve(undefined);
+      }
+      return check(name, fix, () => run(input));
+    },
+    failed: () => failed,
+  };
+}
+
+function ms(started: number): string {
+  return `${Math.round(performance.now() - started)} ms`;
+}

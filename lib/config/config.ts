@@ -1,0 +1,94 @@
+/**
+ * Turning the config file's text and the command line's flags into one
+ * {@link Config} (pure). What each key accepts is declared in
+ * `settings.ts`.
+ *
+ * @module
+ */
+
+import { configError, usageError } from "../util/errors.ts";
+import { ShapeError } from "../util/shape.ts";
+import {
+  type Config,
+  DEFAULTS,
+  flagOf,
+  SETTING_DOCS,
+  SETTINGS,
+  type Settings,
+} from "./settings.ts";
+
+export { type Config, DEFAULT_CONFIG_PATH, DEFAULTS, type Settings } from "./settings.ts";
+
+/**
+ * Parses and validates the config file's text.
+ *
+ * @throws {TattleError} exit 78 naming the file, the key and the problem.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseConfigFile } from "./config.ts";
+ * assert.equal(parseConfigFile('{"timeout": 5}', "/etc/tattle/config.json").timeout, 5);
+ * assert.throws(
+ *   () => parseConfigFile('{"timeout": "soon"}', "/etc/tattle/config.json"),
+ *   /config file \/etc\/tattle\/config.json: "timeout" must be a number/,
+ * );
+ * ```
+ */
+export function parseConfigFile(text: string, path: string): Settings {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw configError(`config file ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw configError(`config file ${path} must contain a JSON object`);
+  }
+  try {
+    return SETTINGS.parse(raw);
+  } catch (error) {
+    if (!(error instanceof ShapeError)) throw error;
+    const [key, ...rest] = error.path.split(/(?=[.[])/);
+    const where = rest.length > 0 ? ` (at ${error.path})` : "";
+    const problem = error.problem === "is not a known key"
+      ? `unknown key "${key}"`
+      : `"${key}" ${error.problem}${where}`;
+    throw configError(`config file ${path}: ${problem}`);
+  }
+}
+
+/**
+ * Validates settings given as flags (`detail_type` from `--detail-type`).
+ *
+ * @throws {TattleError} exit 64 naming the flag and the problem.
+ */
+export function checkFlagSettings(flags: Settings): Settings {
+  try {
+    return SETTINGS.parse(flags);
+  } catch (error) {
+    if (!(error instanceof ShapeError)) throw error;
+    const key = error.path.split(/[.[]/)[0] as keyof Settings;
+    const flag = flagOf(key)?.name ?? key;
+    throw usageError(`--${flag} ${error.problem}`);
+  }
+}
+
+/**
+ * Merges defaults, the file and the flags (flags win) and checks the
+ * settings that depend on each other.
+ *
+ * @throws {TattleError} exit 78 when the merged settings are incomplete.
+ */
+export function resolveConfig(file: Settings, flags: Settings, path: string): Config {
+  const config = { ...DEFAULTS, ...file, ...flags } as Config;
+  if (config.identity === "none" && !config.region) {
+    throw configError(
+      `identity "none" needs a region: set "region" in ${path} or pass --region`,
+    );
+  }
+  return config;
+}
+
+/** The keys documented in the README's config table, in its order. */
+export const SETTING_KEYS = Object.keys(SETTING_DOCS) as Array<keyof Settings>;

@@ -1,0 +1,73 @@
+/**
+ * Trusting a path only if only root (or the running user) can change it,
+ * as sshd's StrictModes does (I/O).
+ *
+ * @module
+ */
+
+import { configError } from "../util/errors.ts";
+
+/** The file system facts the check needs; Deno's in production. */
+export interface TrustFs {
+  realPath(path: string): Promise<string>;
+  lstat(path: string): Promise<Deno.FileInfo>;
+  uid(): number | null;
+  /** Whether the runtime lets tattle look at `path`. */
+  mayRead(path: string): boolean;
+}
+
+const denoFs: TrustFs = {
+  realPath: Deno.realPath,
+  lstat: Deno.lstat,
+  uid: () => Deno.uid(),
+  mayRead: (path) => Deno.permissions.querySync({ name: "read", path }).state === "granted",
+};
+
+const STICKY = 0o1000;
+
+/**
+ * Checks `path` and each directory above it: owned by root or the running
+ * user, and not writable by group or others (a sticky directory such as /tmp
+ * may be, as its entries can only be replaced by their owners).
+ *
+ * The runtime's read permission is recursive, so letting tattle stat `/etc`
+ * would let it read /etc/shadow: directories above the permission set's own
+ * paths (/etc, /var/spool, /run, /) are left unchecked.
+ *
+ * @throws {TattleError} exit 78 naming the path and the problem.
+ */
+export async function assertTrusted(
+  path: string,
+  what: string,
+  fs: TrustFs = denoFs,
+): Promise<void> {
+  let real: string;
+  try {
+    real = await fs.realPath(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return; // nothing there to trust yet
+    throw error;
+  }
+  const uid = fs.uid();
+  const parts = real.split("/").filter(Boolean);
+  const paths = parts.map((_, i) => `/${parts.slice(0, i + 1).join("/")}`);
+  paths.unshift("/");
+  for (const [index, p] of paths.entries()) {
+    if (!fs.mayRead(p)) continue;
+    const info = await fs.lstat(p);
+    const mode = info.mode ?? 0;
+    const owner = info.uid;
+    if (owner !== 0 && owner !== uid) {
+      throw configError(
+        `${what} ${path} is not trusted: ${p} is owned by uid ${owner}, not root; fix with chown root ${p}`,
+      );
+    }
+    const isTarget = index === paths.length - 1;
+    const sharedDir = info.isDirectory && (mode & STICKY) !== 0 && !isTarget;
+    if ((mode & 0o022) !== 0 && !sharedDir) {
+      throw configError(
+        `${what} ${path} is not trusted: ${p} is writable by group or others; fix with chmod go-w ${p}`,
+      );
+    }
+  }
+}

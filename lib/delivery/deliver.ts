@@ -1,0 +1,166 @@
+/**
+ * Getting a captured event delivered: spooled first, then sent by a
+ * detached sender (background) or before the hook exits (inline).
+ *
+ * The spool write is local and has its own bound, separate from the
+ * network's: an event once captured ends up spooled, sent, or reported lost
+ * with the reason.
+ *
+ * @module
+ */
+
+import type { Config } from "../config/config.ts";
+import { assertTrusted } from "../config/trust.ts";
+import { type Deadline, deadlineIn } from "../util/deadline.ts";
+import { EXIT, type ExitCode, messageOf, TattleError, unavailableError } from "../util/errors.ts";
+import { type FlushContext, flushSpool, type FlushSummary } from "./flush.ts";
+import type { CapturedEvent } from "./record.ts";
+import { senderCommand, startSender } from "./sender.ts";
+import { FAILED_DIR, lockSpoolWithin, prepareSpool, recordName, spoolWrite } from "./spool.ts";
+
+/** How long the local spool write may take before the event is sent directly instead. */
+export const SPOOL_WRITE_BOUND_MS = 10_000;
+
+/** What delivery needs besides the event. */
+export interface DeliverContext {
+  config: Config;
+  configPath: string;
+  /** The options the detached sender gets (`--config` and settings flags). */
+  senderOptions: string[];
+  /** The network's budget, from the moment the event is spooled. */
+  networkMs: number;
+  /** "background" or "inline", after the by-hand override. */
+  mode: Config["mode"];
+  log: (line: string) => void;
+  /** What a flush needs, for a given budget. */
+  flush: (deadline: Deadline) => FlushContext;
+  /** Sends one event now, without the spool. */
+  sendDirect: (record: CapturedEvent, deadline: Deadline) => Promise<void>;
+  /** Called once the local write is over, before any network: arms the watchdog. */
+  onSpooled: () => void;
+}
+
+/**
+ * Delivers the event as the mode says.
+ *
+ * @returns 0 when the event was delivered (inline) or queued with a sender started (background).
+ * @throws {TattleError} 75 when the event is spooled for later; 69 when it could not be spooled
+ * nor sent, or the sink rejected it for good.
+ */
+export async function deliver(record: CapturedEvent, ctx: DeliverContext): Promise<ExitCode> {
+  const dir = ctx.config.spool_dir;
+  const giveUp = new AbortController();
+  let name: string;
+  try {
+    name = await withinBound(spoolEvent(dir, record, giveUp.signal), SPOOL_WRITE_BOUND_MS);
+  } catch (error) {
+    giveUp.abort();
+    if (error instanceof TattleError) throw error; // untrusted: refuse, as configured
+    ctx.onSpooled();
+    const deadline = deadlineIn(ctx.networkMs);
+    return await sendUnspooled(
+      record,
+      ctx,
+      deadline,
+      `spool ${dir} is not usable: ${messageOf(error)}`,
+    );
+  }
+  ctx.onSpooled();
+  const deadline = deadlineIn(ctx.networkMs);
+  const path = `${dir}/${name}`;
+
+  if (ctx.mode === "background") {
+    try {
+      startSender(senderCommand(ctx.senderOptions, ctx.config, ctx.configPath));
+      return EXIT.OK;
+    } catch (error) {
+      throw new TattleError(
+        EXIT.TEMPFAIL,
+        `event spooled at ${path}, but the sender could not start (${messageOf(error)}); ` +
+          "`tattle flush` (the systemd timer) will send it",
+      );
+    }
+  }
+
+  // Inline: send it ourselves, or see another process (which holds the lock) send it.
+  const lock = await lockSpoolWithin(dir, deadline.remaining());
+  if (!lock) return await outcomeOfOthers(dir, name, path);
+  let summary: FlushSummary;
+  try {
+    summary = await flushSpool(ctx.flush(deadline), { first: name });
+  } finally {
+    lock.release();
+  }
+  return inlineOutcome(summary, name, path);
+}
+
+async function spoolEvent(
+  dir: string,
+  record: CapturedEvent,
+  signal: AbortSignal,
+): Promise<string> {
+  await prepareSpool(dir);
+  await assertTrusted(dir, "spool directory");
+  return await spoolWrite(dir, record, signal);
+}
+
+/** Settles like `work`, or rejects once `ms` pass (the work goes on, abandoned). */
+function withinBound<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const bound = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`writing took more than ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([work, bound]).finally(() => clearTimeout(timer));
+}
+
+/** The exit for an inline delivery, from what the flush did with the hook's own record. */
+function inlineOutcome(summary: FlushSummary, name: string, path: string): ExitCode {
+  if (summary.delivered.includes(name)) return EXIT.OK;
+  const rejected = summary.quarantined.get(name);
+  if (rejected) {
+    throw unavailableError(
+      `event moved to ${path.replace(name, `${FAILED_DIR}/${name}`)}: ${rejected}`,
+    );
+  }
+  throw new TattleError(
+    EXIT.TEMPFAIL,
+    `event spooled at ${path} for later delivery: ${
+      summary.problem ?? "not sent before the timeout"
+    }`,
+  );
+}
+
+/** Another process held the spool until the deadline: its work decides the outcome. */
+async function outcomeOfOthers(dir: string, name: string, path: string): Promise<ExitCode> {
+  const exists = (p: string) => Deno.lstat(p).then(() => true, () => false);
+  if (!(await exists(path))) {
+    if (await exists(`${dir}/${FAILED_DIR}/${name}`)) {
+      throw unavailableError(
+        `event moved to ${dir}/${FAILED_DIR}/${name} by another tattle process`,
+      );
+    }
+    return EXIT.OK; // delivered by the process that held the spool
+  }
+  throw new TattleError(
+    EXIT.TEMPFAIL,
+    `event spooled at ${path} for later delivery: another tattle process was sending from the spool`,
+  );
+}
+
+/** The spool is unusable: send directly, so the login is still reported. */
+async function sendUnspooled(
+  record: CapturedEvent,
+  ctx: DeliverContext,
+  deadline: Deadline,
+  spoolProblem: string,
+): Promise<ExitCode> {
+  try {
+    await ctx.sendDirect(record, deadline);
+  } catch (error) {
+    throw unavailableError(`event lost: ${spoolProblem}, and sending failed: ${messageOf(error)}`);
+  }
+  // A write given up on may have finished meanwhile: the event must not go twice.
+  await Deno.remove(`${ctx.config.spool_dir}/${recordName(record)}`).catch(() => {});
+  ctx.log(`warning: ${spoolProblem}; the event was sent directly`);
+  return EXIT.OK;
+}

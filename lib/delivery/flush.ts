@@ -1,0 +1,252 @@
+/**
+ * One pass over the spool: oldest first, in batches the sink takes, deleting
+ * a record only once the sink accepted its event (I/O). The caller holds the
+ * spool's lock.
+ *
+ * A failure that may pass (network, throttling) is retried with full-jitter
+ * backoff within the pass's budget, so a fleet recovering from an outage
+ * does not retry in step. One that someone must act on (the IAM policy, a
+ * setting the service refuses) ends the pass and keeps every record. Only an
+ * event the sink rejects for good goes to `failed/`.
+ *
+ * @module
+ */
+
+import type { Identity } from "../event/identity.ts";
+import { buildEvent, type EventSettings } from "../event/build.ts";
+import type { SessionEvent } from "../event/detail.ts";
+import { type Deadline, sleep, stepDeadline } from "../util/deadline.ts";
+import { messageOf } from "../util/errors.ts";
+import type { CapturedEvent } from "./record.ts";
+import { type Delivery, describeFailure, type Sink } from "./sink.ts";
+import {
+  droppedCount,
+  enforceLimit,
+  FAILED_DIR,
+  removeStaleTemporaries,
+  setDropped,
+  spoolList,
+  spoolQuarantine,
+  spoolRead,
+  spoolRemove,
+} from "./spool.ts";
+
+/** What a pass needs from the outside world. */
+export interface FlushContext {
+  dir: string;
+  settings: EventSettings & { spool_max_events: number; region?: string };
+  /** The sink, made once per pass on first use (so nothing loads when the spool is empty). */
+  sink: (region: string) => Promise<Sink>;
+  /** The host identity, for records captured before it was known. */
+  identity: (deadline: Deadline) => Promise<Identity>;
+  /** Reports one event of note (drops, quarantines, failures). */
+  log: (line: string) => void;
+  version: string;
+  /** The pass's whole budget. */
+  deadline: Deadline;
+  /** The bound of one network step (the config's timeout). */
+  stepMs: number;
+  /** Jitter source, injected by tests. */
+  random?: () => number;
+}
+
+/** What a pass did. */
+export interface FlushSummary {
+  sent: number;
+  failed: number;
+  dropped: number;
+  /** Records still spooled when the pass ended (counted then). */
+  remaining: number;
+  /** File names delivered. */
+  delivered: string[];
+  /** Names moved to `failed/`, with the reason. */
+  quarantined: Map<string, string>;
+  /** Why records remain, when some do: the last failure, phrased for an operator. */
+  problem?: string;
+  /** Whether that failure needs someone to act (it will not pass by itself). */
+  held: boolean;
+}
+
+/** Options of a pass. */
+export interface FlushOptions {
+  /** A record to send before the backlog (an inline hook's own event). */
+  first?: string;
+}
+
+const BASE_BACKOFF_MS = 100;
+const MAX_BACKOFF_MS = 5_000;
+
+interface Pending {
+  name: string;
+  record: CapturedEvent;
+}
+
+/** Sends what is spooled in `ctx.dir`; the caller holds the spool's lock. */
+export async function flushSpool(
+  ctx: FlushContext,
+  options: FlushOptions = {},
+): Promise<FlushSummary> {
+  const summary: FlushSummary = {
+    sent: 0,
+    failed: 0,
+    dropped: 0,
+    remaining: 0,
+    delivered: [],
+    quarantined: new Map(),
+    held: false,
+  };
+  let sink: Sink | undefined;
+  try {
+    await removeStaleTemporaries(ctx.dir);
+    const dropped = await enforceLimit(ctx.dir, ctx.settings.spool_max_events);
+    for (const name of dropped) ctx.log(`spool full: dropped the oldest event ${name}`);
+    summary.dropped = dropped.length;
+    let pending = await readAll(ctx, options, summary);
+    let identity: Identity | undefined;
+    for (let attempt = 0; pending.length > 0 && ctx.deadline.remaining() > 0;) {
+      if (!identity && pending.some((p) => !p.record.identity)) {
+        try {
+          identity = await ctx.identity(stepDeadline(ctx.stepMs, ctx.deadline));
+        } catch (error) {
+          summary.problem = messageOf(error);
+          // Records that carry their identity can still go.
+          pending = pending.filter((p) => p.record.identity);
+          if (pending.length === 0) break;
+        }
+      }
+      // From here every pending record has an identity, its own or the host's.
+      const identityOf = (p: Pending) => p.record.identity ?? identity;
+      const region = ctx.settings.region ?? identityOf(pending[0])?.region;
+      if (region === undefined) break;
+      sink ??= await ctx.sink(region);
+      const batch = await nextBatch(sink, pending, identityOf, ctx, await droppedCount(ctx.dir));
+      const step = stepDeadline(ctx.stepMs, ctx.deadline);
+      const deliveries = await sink.send(batch.map((b) => b.event), step.signal);
+      const retry = await settle(ctx, sink, batch, deliveries, options, summary);
+      pending = [...retry, ...pending.slice(batch.length)];
+      if (summary.held) break;
+      if (retry.length === 0) {
+        attempt = 0;
+        continue;
+      }
+      // Full jitter: hosts that failed together do not retry together.
+      const cap = Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** attempt++);
+      const backoff = (ctx.random ?? Math.random)() * cap;
+      if (backoff >= ctx.deadline.remaining()) break;
+      await sleep(backoff, ctx.deadline.signal);
+    }
+  } catch (error) {
+    summary.problem = messageOf(error);
+    summary.held = true;
+  } finally {
+    sink?.close();
+  }
+  summary.remaining = (await spoolList(ctx.dir).catch(() => [])).length;
+  if (summary.remaining > 0) summary.problem ??= "not sent before the time ran out";
+  return summary;
+}
+
+/** Reads the spooled records, oldest first (the `first` one before all); unreadable ones go to `failed/`. */
+async function readAll(
+  ctx: FlushContext,
+  options: FlushOptions,
+  summary: FlushSummary,
+): Promise<Pending[]> {
+  let names = await spoolList(ctx.dir);
+  if (options.first && names.includes(options.first)) {
+    names = [options.first, ...names.filter((n) => n !== options.first)];
+  }
+  const records: Pending[] = [];
+  for (const name of names) {
+    try {
+      records.push({ name, record: await spoolRead(ctx.dir, name) });
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) continue; // sent meanwhile
+      await quarantine(ctx, name, `unreadable: ${messageOf(error)}`, summary, true);
+    }
+  }
+  return records;
+}
+
+/** The next records that fit one send, with their events. */
+async function nextBatch(
+  sink: Sink,
+  pending: Pending[],
+  identityOf: (p: Pending) => Identity | undefined,
+  ctx: FlushContext,
+  spoolDropped: number,
+): Promise<Array<Pending & { event: SessionEvent }>> {
+  const batch = [];
+  let bytes = 0;
+  for (const item of pending.slice(0, sink.maxBatch)) {
+    const identity = identityOf(item);
+    if (!identity) break;
+    const carriesDropped = batch.length === 0 && spoolDropped > 0 ? spoolDropped : undefined;
+    const event = await buildEvent(
+      item.record,
+      identity,
+      ctx.settings,
+      ctx.version,
+      carriesDropped,
+    );
+    const size = sink.size(event);
+    if (batch.length > 0 && bytes + size > sink.maxBatchBytes) break;
+    bytes += size;
+    batch.push({ ...item, event });
+  }
+  return batch;
+}
+
+/** Applies what the sink said about a batch; returns the records to retry. */
+async function settle(
+  ctx: FlushContext,
+  sink: Sink,
+  batch: Array<Pending & { event: SessionEvent }>,
+  deliveries: Delivery[],
+  options: FlushOptions,
+  summary: FlushSummary,
+): Promise<Pending[]> {
+  const delivered: string[] = [];
+  const retry: Pending[] = [];
+  for (const [i, delivery] of deliveries.entries()) {
+    const { name, record } = batch[i];
+    if (delivery.ok) {
+      delivered.push(name);
+    } else if (delivery.disposition === "reject") {
+      const reason = `rejected by ${sink.name}: ${delivery.code}: ${delivery.message}`;
+      // An inline hook reports its own event in its error line.
+      await quarantine(ctx, name, reason, summary, name !== options.first);
+    } else {
+      summary.problem = describeFailure(sink, delivery, ctx.stepMs / 1000);
+      if (delivery.disposition === "hold") summary.held = true;
+      else retry.push({ name, record });
+    }
+  }
+  await spoolRemove(ctx.dir, delivered);
+  summary.sent += delivered.length;
+  summary.delivered.push(...delivered);
+  const carried = batch[0]?.event.detail.spool_dropped;
+  if (carried && deliveries[0]?.ok) {
+    await setDropped(ctx.dir, (await droppedCount(ctx.dir)) - carried);
+  }
+  return retry;
+}
+
+/** Moves a record to `failed/`; one that cannot be moved stays spooled, and that is said. */
+async function quarantine(
+  ctx: FlushContext,
+  name: string,
+  reason: string,
+  summary: FlushSummary,
+  log: boolean,
+): Promise<void> {
+  try {
+    await spoolQuarantine(ctx.dir, name, reason);
+  } catch (error) {
+    ctx.log(`could not move ${name} to ${ctx.dir}/${FAILED_DIR}/ (${messageOf(error)}): ${reason}`);
+    return;
+  }
+  summary.failed++;
+  summary.quarantined.set(name, reason);
+  if (log) ctx.log(`moved ${name} to ${ctx.dir}/${FAILED_DIR}/: ${reason}`);
+}

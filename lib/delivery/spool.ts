@@ -1,0 +1,210 @@
+/**
+ * The spool: one file per undelivered event in a root-only directory (I/O).
+ *
+ * Files are written atomically (temporary file, fsync, rename, fsync of the
+ * directory), so a process killed at any instant leaves either a complete
+ * event or a temporary file that is never sent. Names sort oldest first.
+ * Readers never follow symlinks.
+ *
+ * @module
+ */
+
+import { type CapturedEvent, decodeRecord, encodeRecord } from "./record.ts";
+
+const TMP_PREFIX = ".tmp-";
+const LOCK_FILE = ".lock";
+const DROPPED_FILE = ".dropped";
+/** Where unreadable records and entries EventBridge rejects for good are moved. */
+export const FAILED_DIR = "failed";
+
+/**
+ * Creates the spool directory and its `failed/` (0700) where missing, and
+ * checks they are real directories. An existing directory's mode is left for
+ * the trust check to judge, not silently repaired.
+ */
+export async function prepareSpool(dir: string): Promise<void> {
+  for (const path of [dir, `${dir}/${FAILED_DIR}`]) {
+    try {
+      await Deno.mkdir(path, { mode: 0o700 });
+      await Deno.chmod(path, 0o700); // mkdir's mode is masked by the umask
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    }
+    const info = await Deno.lstat(path);
+    if (!info.isDirectory) throw new Error(`${path} is not a directory`);
+  }
+}
+
+/** The file name of a record: its time (ms, zero-padded) then its event_id. */
+export function recordName(record: CapturedEvent): string {
+  const ms = String(Date.parse(record.time)).padStart(15, "0");
+  return `${ms}-${record.event_id.replace(/[^0-9A-Za-z-]/g, "")}.json`;
+}
+
+/**
+ * Writes a record atomically; returns its file name. Once `signal` aborts
+ * (the writer gave up waiting and sends the event some other way), the
+ * record is not put in place.
+ */
+export async function spoolWrite(
+  dir: string,
+  record: CapturedEvent,
+  signal?: AbortSignal,
+): Promise<string> {
+  const name = recordName(record);
+  const tmp = `${dir}/${TMP_PREFIX}${crypto.randomUUID()}`;
+  const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
+  try {
+    await file.write(new TextEncoder().encode(encodeRecord(record)));
+    await file.sync();
+  } finally {
+    file.close();
+  }
+  if (signal?.aborted) {
+    await Deno.remove(tmp).catch(() => {});
+    throw new Error("abandoned");
+  }
+  await Deno.rename(tmp, `${dir}/${name}`);
+  await syncDir(dir);
+  return name;
+}
+
+/** Names of the spooled records, oldest first. */
+export async function spoolList(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.name.endsWith(".json") && !entry.name.startsWith(".")) names.push(entry.name);
+  }
+  return names.sort();
+}
+
+/**
+ * Reads one record.
+ *
+ * @throws {Error} saying why the file is not a usable record.
+ */
+export async function spoolRead(dir: string, name: string): Promise<CapturedEvent> {
+  const path = `${dir}/${name}`;
+  const info = await Deno.lstat(path);
+  if (!info.isFile) throw new Error(info.isSymlink ? "is a symlink" : "is not a regular file");
+  if (info.size > 64 * 1024) throw new Error(`is ${info.size} bytes, larger than any record`);
+  return decodeRecord(await Deno.readTextFile(path));
+}
+
+/** Deletes delivered records, then makes the deletions durable. */
+export async function spoolRemove(dir: string, names: string[]): Promise<void> {
+  for (const name of names) {
+    await Deno.remove(`${dir}/${name}`).catch((error) => {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    });
+  }
+  if (names.length > 0) await syncDir(dir);
+}
+
+/**
+ * Moves a record to `failed/` with a `.reason` file beside it.
+ *
+ * @throws {Error} when the record could not be moved (it stays spooled).
+ */
+export async function spoolQuarantine(dir: string, name: string, reason: string): Promise<void> {
+  const target = `${dir}/${FAILED_DIR}/${name}`;
+  // The reason first: a record in failed/ always says why.
+  await Deno.writeTextFile(`${target}.reason`, `${reason}\n`, { mode: 0o600 });
+  await Deno.rename(`${dir}/${name}`, target);
+  await syncDir(dir);
+}
+
+/**
+ * Drops the oldest records beyond `max`, adding them to the dropped count;
+ * returns the names dropped.
+ */
+export async function enforceLimit(dir: string, max: number): Promise<string[]> {
+  const names = await spoolList(dir);
+  const excess = names.slice(0, Math.max(0, names.length - max));
+  if (excess.length === 0) return [];
+  await spoolRemove(dir, excess);
+  await setDropped(dir, (await droppedCount(dir)) + excess.length);
+  return excess;
+}
+
+/** How many events were dropped from a full spool since the last delivery. */
+export async function droppedCount(dir: string): Promise<number> {
+  try {
+    const count = Number(await Deno.readTextFile(`${dir}/${DROPPED_FILE}`));
+    return Number.isInteger(count) && count > 0 ? count : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Records the dropped count (0 clears it). */
+export async function setDropped(dir: string, count: number): Promise<void> {
+  if (count === 0) {
+    await Deno.remove(`${dir}/${DROPPED_FILE}`).catch(() => {});
+    return;
+  }
+  await Deno.writeTextFile(`${dir}/${DROPPED_FILE}`, String(count), { mode: 0o600 });
+}
+
+/** Temporary files older than this were left by a killed writer. */
+const STALE_TMP_MS = 10 * 60_000;
+
+/** Removes temporary files left by writers killed mid-write. */
+export async function removeStaleTemporaries(dir: string, now = Date.now()): Promise<void> {
+  for await (const entry of Deno.readDir(dir)) {
+    if (!entry.name.startsWith(TMP_PREFIX)) continue;
+    const info = await Deno.lstat(`${dir}/${entry.name}`).catch(() => undefined);
+    if (info?.mtime && now - info.mtime.getTime() > STALE_TMP_MS) {
+      await Deno.remove(`${dir}/${entry.name}`).catch(() => {});
+    }
+  }
+}
+
+/** The spool's lock, held by whoever sends from it, for as long as it sends. */
+export interface SpoolLock {
+  release(): void;
+}
+
+/**
+ * Takes the spool's lock if nobody holds it. Whoever sends (the sender,
+ * `tattle flush`, an inline hook) holds it for as long as it sends, so no
+ * two processes send the same record; the kernel releases it if the holder
+ * dies.
+ */
+export async function tryLockSpool(dir: string): Promise<SpoolLock | undefined> {
+  const file = await Deno.open(`${dir}/${LOCK_FILE}`, {
+    read: true,
+    write: true,
+    create: true,
+    mode: 0o600,
+  });
+  if (await file.tryLock(true)) return { release: () => file.close() };
+  file.close();
+  return undefined;
+}
+
+/** Waits up to `ms` for the spool's lock (polling: a blocking lock cannot be abandoned). */
+export async function lockSpoolWithin(dir: string, ms: number): Promise<SpoolLock | undefined> {
+  const end = performance.now() + ms;
+  for (;;) {
+    const lock = await tryLockSpool(dir);
+    if (lock || performance.now() >= end) return lock;
+    await new Promise((r) => setTimeout(r, Math.min(25, Math.max(1, end - performance.now()))));
+  }
+}
+
+/** Whether some process holds the spool's lock (is sending) right now. */
+export async function spoolLockHeld(dir: string): Promise<boolean> {
+  const lock = await tryLockSpool(dir);
+  lock?.release();
+  return lock === undefined;
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await Deno.open(dir, { read: true });
+  try {
+    await handle.sync();
+  } finally {
+    handle.close();
+  }
+}
