@@ -1,8 +1,12 @@
 import assert from "node:assert/strict";
-import { parseCli } from "../lib/args.ts";
-import { DEFAULTS, parseConfigFile, resolveConfig } from "../lib/config.ts";
-import { loadConfig } from "../lib/config_file.ts";
-import { EXIT, TattleError } from "../lib/errors.ts";
+import { parseOptions } from "../lib/cli/args.ts";
+import { SETTINGS_OPTIONS, settingsFromFlags } from "../lib/cli/settings_flags.ts";
+import { DEFAULTS, parseConfigFile, resolveConfig, SETTING_KEYS } from "../lib/config/config.ts";
+import { flagOf, SETTING_DOCS, SETTINGS } from "../lib/config/settings.ts";
+import { configTable, MARKERS } from "../tools/config_table.ts";
+import { ROOT } from "./support/tattle.ts";
+import { loadConfig } from "../lib/config/file.ts";
+import { EXIT, TattleError } from "../lib/util/errors.ts";
 
 const PATH = "/etc/tattle/config.json";
 const trusted = () => Promise.resolve();
@@ -50,7 +54,9 @@ Deno.test("every key is read from the file", () => {
 
 Deno.test("flags win over the file, the file over the defaults", () => {
   const file = parseConfigFile('{"region": "eu-west-1", "timeout": 5, "source": "file"}', PATH);
-  const flags = parseCli(["--region", "us-west-2", "--timeout", "0.5"]).settings;
+  const flags = settingsFromFlags(
+    parseOptions(["--region", "us-west-2", "--timeout", "0.5"], SETTINGS_OPTIONS).values,
+  );
   const config = resolveConfig(file, flags, PATH);
   assert.equal(config.region, "us-west-2");
   assert.equal(config.timeout, 0.5);
@@ -73,12 +79,20 @@ Deno.test("every config file error exits 78 naming the file, the key and the pro
     ['{"imds_endpoint": 169}', /"imds_endpoint" must be a string/],
     ['{"identity": "ec2"}', /"identity" must be "imds" or "none"/],
     ['{"resources": "arn"}', /"resources" must be a list/],
-    ['{"resources": [""]}', /"resources" must be a list of non-empty strings/],
+    ['{"resources": [""]}', /"resources" must be 1 to 2048 characters \(at resources\[0\]\)/],
+    [`{"resources": ["${"a".repeat(2049)}"]}`, /"resources" must be 1 to 2048 characters/],
+    [`{"source": "${"s".repeat(257)}"}`, /"source" must be 1 to 256 characters/],
+    [`{"detail_type": "${"d".repeat(129)}"}`, /"detail_type" must be 1 to 128 characters/],
+    ['{"event_bus": "my bus"}', /"event_bus" must be an event bus name or ARN/],
+    [
+      '{"event_bus": "arn:aws:events:us-east-1:123:event-bus/x"}',
+      /"event_bus" must be an event bus name or ARN/,
+    ],
     ['{"timeout": "2"}', /"timeout" must be a number/],
     ['{"timeout": 0}', /"timeout" must be a number/],
     ['{"timeout": 600}', /"timeout" must be a number/],
     ['{"extra_detail": []}', /"extra_detail" must be an object/],
-    ['{"extra_detail": {"a": 1}}', /"extra_detail" "a" must be a string/],
+    ['{"extra_detail": {"a": 1}}', /"extra_detail" must be a string \(at extra_detail\.a\)/],
     ['{"extra_detail": {"username": "x"}}', /"username" is a field tattle sets itself/],
     ['{"mode": "sync"}', /"mode" must be "background" or "inline"/],
     ['{"spool_dir": "spool"}', /"spool_dir" must be an absolute path/],
@@ -122,4 +136,20 @@ Deno.test("an unreadable or invalid file is an error even at the default path", 
   );
   const invalid = () => Promise.resolve('{"timeout": -1}');
   await assert.rejects(loadConfig(PATH, false, {}, invalid, trusted), /"timeout" must be a number/);
+});
+
+Deno.test("the README's config table is the one generated from the declaration (deno task docs)", async () => {
+  const readme = await Deno.readTextFile(`${ROOT}README.md`);
+  const start = readme.indexOf(MARKERS[0]) + MARKERS[0].length;
+  const end = readme.indexOf(MARKERS[1]);
+  assert.equal(readme.slice(start, end).trim(), configTable());
+});
+
+Deno.test("every key is documented, and has a flag or says why not", () => {
+  assert.deepEqual(SETTING_KEYS.sort(), Object.keys(SETTINGS.properties).sort());
+  for (const key of SETTING_KEYS) {
+    const { flag, meaning } = SETTING_DOCS[key];
+    assert(meaning.length > 0, key);
+    assert(flagOf(key) !== undefined || ("none" in flag && flag.none.length > 0), key);
+  }
 });
