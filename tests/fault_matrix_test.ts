@@ -109,16 +109,24 @@ for (const fault of CASES) {
       assert(result.ms < 500, `${result.ms.toFixed(0)} ms`);
     });
 
-    await t.step("fault lifted, flush: each event delivered exactly once", async () => {
-      await fault.lift(s);
-      const flush = await s.flush();
-      assert.match(flush.stdout, /^tattle flush: sent \d+, kept 0, failed 0\n$/);
-      await s.until(() => s.deliveredIds().length >= 2);
-      const ids = s.deliveredIds();
-      assert.equal(ids.length, 2, ids.join(", "));
-      assert.equal(new Set(ids).size, 2);
-      assert.deepEqual(s.spooled(), []);
-    });
+    await t.step(
+      "fault lifted: each event delivered exactly once (flush, or the sender)",
+      async () => {
+        await fault.lift(s);
+        const flush = await s.flush();
+        // The background step's sender may still hold the spool, retrying: then it delivers.
+        assert.match(
+          flush.stdout,
+          /^tattle flush: sent \d+, kept \d+, failed 0( \(a sender is sending\))?\n$/,
+        );
+        assert(await s.until(() => s.deliveredIds().length >= 2, 20_000), "delivered");
+        await new Promise((r) => setTimeout(r, 300)); // nothing more arrives
+        const ids = s.deliveredIds();
+        assert.equal(ids.length, 2, ids.join(", "));
+        assert.equal(new Set(ids).size, 2);
+        assert.deepEqual(s.spooled(), []);
+      },
+    );
     await Promise.all(silent.splice(0).map((d) => d[Symbol.asyncDispose]()));
   });
 }
@@ -222,7 +230,7 @@ Deno.test("fault: 20 events queued while EventBridge is down, then recovered", a
   // Either this flush sent them, or a detached sender holding the spool does.
   if (flush.code !== 0) {
     assert.equal(flush.code, 75, flush.stderr);
-    assert.match(flush.stdout, /another tattle process is sending/);
+    assert.match(flush.stdout, /a sender is sending/);
   }
   assert(await s.until(() => s.deliveredIds().length >= 20, 30_000));
   await new Promise((r) => setTimeout(r, 300)); // nothing more arrives

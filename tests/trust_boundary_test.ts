@@ -170,13 +170,13 @@ Deno.test("the detached sender gets the environment tattle builds, not the hook'
   assert.equal(s.events.received[0].signedBy.accessKeyId, FAKE_ROLE.accessKeyId);
 });
 
-/** The environment of the running `tattle flush` for this config, from /proc (the test may). */
+/** The environment of the running `tattle sender` for this config, from /proc (the test may). */
 function senderEnvironment(configPath: string): string | undefined {
   for (const entry of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(entry.name)) continue;
     try {
       const cmdline = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`).split("\0");
-      if (cmdline.includes("flush") && cmdline.includes(configPath)) {
+      if (cmdline.includes("sender") && cmdline.includes(configPath)) {
         return Deno.readTextFileSync(`/proc/${entry.name}/environ`);
       }
     } catch {

@@ -81,7 +81,13 @@ export async function takeOpen(
     if (error instanceof Deno.errors.NotFound) return undefined;
     throw error;
   }
-  await Deno.remove(path);
+  try {
+    await Deno.remove(path);
+  } catch (error) {
+    // Another close of the same process took it first: this one has none.
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
   const record = decodeOpenRecord(text);
   if (record?.user !== session.user || record.service !== session.service) return undefined;
   return record;

@@ -11,12 +11,12 @@
 
 import type { Config } from "../config/config.ts";
 import { assertTrusted } from "../config/trust.ts";
-import { type Deadline, deadlineIn } from "../util/deadline.ts";
+import { type Deadline, deadlineIn, sleep } from "../util/deadline.ts";
 import { EXIT, type ExitCode, messageOf, TattleError, unavailableError } from "../util/errors.ts";
-import { type FlushContext, flushSpool, type FlushSummary } from "./flush.ts";
+import type { FlushContext, FlushSummary } from "./flush.ts";
 import type { CapturedEvent } from "./record.ts";
-import { senderCommand, startSender } from "./sender.ts";
-import { FAILED_DIR, lockSpoolWithin, prepareSpool, recordName, spoolWrite } from "./spool.ts";
+import { ensureSender, handOver, senderCommand, startSender } from "./spawn.ts";
+import { FAILED_DIR, prepareSpool, recordName, spoolWrite, tryLockSpool } from "./spool.ts";
 
 /** How long the local spool write may take before the event is sent directly instead. */
 export const SPOOL_WRITE_BOUND_MS = 10_000;
@@ -32,8 +32,8 @@ export interface DeliverContext {
   /** "background" or "inline", after the by-hand override. */
   mode: Config["mode"];
   log: (line: string) => void;
-  /** What a flush needs, for a given budget. */
-  flush: (deadline: Deadline) => FlushContext;
+  /** What a flush needs, for a given budget (loaded on use: a background hook never sends). */
+  flush: (deadline: Deadline) => Promise<FlushContext>;
   /** Sends one event now, without the spool. */
   sendDirect: (record: CapturedEvent, deadline: Deadline) => Promise<void>;
   /** Called once the local write is over, before any network: arms the watchdog. */
@@ -69,9 +69,10 @@ export async function deliver(record: CapturedEvent, ctx: DeliverContext): Promi
   const deadline = deadlineIn(ctx.networkMs);
   const path = `${dir}/${name}`;
 
+  const start = () => startSender(senderCommand(ctx.senderOptions, ctx.config, ctx.configPath));
   if (ctx.mode === "background") {
     try {
-      startSender(senderCommand(ctx.senderOptions, ctx.config, ctx.configPath));
+      await ensureSender(dir, start);
       return EXIT.OK;
     } catch (error) {
       throw new TattleError(
@@ -82,16 +83,27 @@ export async function deliver(record: CapturedEvent, ctx: DeliverContext): Promi
     }
   }
 
-  // Inline: send it ourselves, or see another process (which holds the lock) send it.
-  const lock = await lockSpoolWithin(dir, deadline.remaining());
-  if (!lock) return await outcomeOfOthers(dir, name, path);
-  let summary: FlushSummary;
-  try {
-    summary = await flushSpool(ctx.flush(deadline), { first: name });
-  } finally {
-    lock.release();
+  // Inline: send it ourselves, or see the process that holds the spool send it.
+  for (;;) {
+    const lock = await tryLockSpool(dir);
+    if (lock) {
+      let summary: FlushSummary;
+      try {
+        const { flushSpool } = await import("./flush.ts");
+        summary = await flushSpool(await ctx.flush(deadline), { first: name });
+      } finally {
+        lock.release();
+      }
+      await handOver(dir, summary.seen, start).catch((error) =>
+        ctx.log(`warning: no sender for the events spooled meanwhile: ${messageOf(error)}`)
+      );
+      return inlineOutcome(summary, name, path);
+    }
+    if (!(await exists(path)) || deadline.remaining() === 0) {
+      return await outcomeOfOthers(dir, name, path);
+    }
+    await sleep(Math.min(20, deadline.remaining()), deadline.signal);
   }
-  return inlineOutcome(summary, name, path);
 }
 
 async function spoolEvent(
@@ -99,6 +111,13 @@ async function spoolEvent(
   record: CapturedEvent,
   signal: AbortSignal,
 ): Promise<string> {
+  await assertTrusted(dir, "spool directory");
+  try {
+    return await spoolWrite(dir, record, signal);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  // The first event ever, or the spool was removed: create it, then check it like any other.
   await prepareSpool(dir);
   await assertTrusted(dir, "spool directory");
   return await spoolWrite(dir, record, signal);
@@ -130,9 +149,10 @@ function inlineOutcome(summary: FlushSummary, name: string, path: string): ExitC
   );
 }
 
-/** Another process held the spool until the deadline: its work decides the outcome. */
+const exists = (path: string) => Deno.lstat(path).then(() => true, () => false);
+
+/** Another process held the spool: what it did with our record decides the outcome. */
 async function outcomeOfOthers(dir: string, name: string, path: string): Promise<ExitCode> {
-  const exists = (p: string) => Deno.lstat(p).then(() => true, () => false);
   if (!(await exists(path))) {
     if (await exists(`${dir}/${FAILED_DIR}/${name}`)) {
       throw unavailableError(

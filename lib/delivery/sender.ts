@@ -1,74 +1,144 @@
 /**
- * Starting the detached sender: `tattle flush` in its own process group with
- * no stdio, so the login goes on while it delivers.
+ * The sender: holds the spool's lock for its whole life and sends what
+ * arrives, then lingers a few seconds for more (I/O).
  *
- * Under pam_exec there is no PATH, so the command is the absolute path of the
- * running executable. Under `deno run` (development, the system tests'
- * launcher) that executable is deno, and the sender gets the permission set
- * plus the paths this configuration uses.
+ * A burst of logins costs one runtime start and one credential fetch, and
+ * its events go in full batches. Started by a hook when none is running,
+ * or resident under systemd (`--resident`: it never leaves).
  *
- * The sender never inherits the hook's environment, which holds whatever
- * pam_env put into the PAM environment: it gets one that tattle builds.
+ * Leaving without stranding a record: the sender releases the lock, then
+ * lists the spool once more and takes the lock back if anything is there.
+ * A hook writes its record before it looks for a sender; so either the
+ * hook saw the lock free (and starts a sender), or its record was written
+ * before this last listing. Starting: the sender removes the start marker
+ * before it tries the lock, for the same reason (tests/sender_test.ts holds
+ * the stress test that found the other order's hole).
  *
  * @module
  */
 
-import { permissionFlags } from "../cli/permissions.ts";
-import type { Config } from "../config/config.ts";
+import { type Deadline, deadlineIn, sleep } from "../util/deadline.ts";
+import { messageOf } from "../util/errors.ts";
+import type { FlushSummary } from "./flush.ts";
+import { clearStartMarker } from "./spawn.ts";
+import { spoolList, type SpoolLock, tryLockSpool } from "./spool.ts";
 
-/** Whether this process is `deno run main.ts` rather than the compiled binary. */
-export function isScriptMode(execPath = Deno.execPath()): boolean {
-  return /(^|\/)deno$/.test(execPath);
+/** How a sender runs. */
+export interface SenderOptions {
+  dir: string;
+  /** How long to stay once the spool is empty; `Infinity` stays for good. */
+  lingerMs: number;
+  /** How long to keep trying while delivery fails, before leaving the rest to the next sender. */
+  retryBudgetMs: number;
+  /** One pass over the spool within `deadline`; the sender holds the lock. */
+  pass: (deadline: Deadline) => Promise<FlushSummary>;
+  /** The budget of one pass. */
+  passBudgetMs: number;
+  log: (line: string) => void;
+  /** Jitter source, injected by tests. */
+  random?: () => number;
 }
 
-/** A command to start: program, arguments and its whole environment. */
-export interface SenderCommand {
-  program: string;
-  args: string[];
-  env: Record<string, string>;
+/** What a sender did. */
+export interface SenderReport {
+  /** False when another sender held the spool: this one left at once. */
+  ran: boolean;
+  passes: number;
+  sent: number;
+  /** Events still spooled when it left. */
+  remaining: number;
 }
 
-/** The program, arguments and environment that run `tattle flush` with the hook's options. */
-export function senderCommand(
-  options: string[],
-  config: Config,
-  configPath: string,
-  execPath = Deno.execPath(),
-): SenderCommand {
-  if (!isScriptMode(execPath)) return { program: execPath, args: ["flush", ...options], env: {} };
-  const root = new URL("../../", import.meta.url).pathname;
-  const configDir = configPath.slice(0, configPath.lastIndexOf("/")) || "/";
-  const read = [configDir, config.spool_dir, config.state_dir];
-  if (config.ca_bundle) read.push(config.ca_bundle);
-  const flags = permissionFlags({ read, write: [config.spool_dir, config.state_dir] });
+/** The longest wait between two passes while delivery fails. */
+const MAX_PAUSE_MS = 60_000;
+
+/** Runs the sender until it has nothing to do (or for good, when resident). */
+export async function runSender(options: SenderOptions): Promise<SenderReport> {
+  const { dir } = options;
+  const report: SenderReport = { ran: false, passes: 0, sent: 0, remaining: 0 };
+  // The marker first, the lock after: a hook that trusted the marker wrote its
+  // record before this removal, so whoever holds the lock next lists it.
+  await clearStartMarker(dir);
+  let lock: SpoolLock | undefined = await tryLockSpool(dir);
+  if (!lock) return report;
+  report.ran = true;
+  const watch = spoolWatch(dir);
+  let failingSince: number | undefined;
+  let failures = 0;
+  try {
+    while (lock) {
+      const summary = await options.pass(deadlineIn(options.passBudgetMs));
+      report.passes++;
+      report.sent += summary.sent;
+      report.remaining = summary.remaining;
+      if (summary.remaining === 0) {
+        failingSince = undefined;
+        failures = 0;
+        if (await watch.next(options.lingerMs)) continue;
+        lock = await leave(dir, lock);
+        continue;
+      }
+      if (summary.sent > 0 && !summary.held) continue; // progress: the budget ran out, go on
+      failingSince ??= performance.now();
+      if (performance.now() - failingSince >= options.retryBudgetMs) {
+        options.log(
+          `leaving ${summary.remaining} event(s) for the next sender: ${summary.problem}`,
+        );
+        break;
+      }
+      // Full jitter, so that a fleet recovering from an outage does not retry in step.
+      const cap = Math.min(MAX_PAUSE_MS, 1000 * 2 ** failures++);
+      await sleep((options.random ?? Math.random)() * cap, AbortSignal.timeout(MAX_PAUSE_MS));
+    }
+  } catch (error) {
+    options.log(`sender stopped: ${messageOf(error)}`);
+  } finally {
+    watch.close();
+    lock?.release();
+  }
+  return report;
+}
+
+/** Releases the lock, then takes it back if anything was spooled meanwhile. */
+async function leave(dir: string, lock: SpoolLock): Promise<SpoolLock | undefined> {
+  lock.release();
+  if ((await spoolList(dir)).length === 0) return undefined;
+  return await tryLockSpool(dir); // undefined: another holder will see them
+}
+
+/** Waits for records to appear in the spool, woken by inotify, confirmed by listing. */
+function spoolWatch(dir: string) {
+  let watcher: Deno.FsWatcher | undefined;
+  let events: AsyncIterator<Deno.FsEvent> | undefined;
+  try {
+    watcher = Deno.watchFs(dir, { recursive: false });
+    events = watcher[Symbol.asyncIterator]();
+  } catch {
+    // No inotify (limits, an odd file system): look every quarter second instead.
+  }
+  let pending: Promise<unknown> | undefined;
   return {
-    program: execPath,
-    args: [
-      "run",
-      "--quiet",
-      "--no-prompt",
-      "--frozen",
-      `--config=${root}deno.json`,
-      ...flags,
-      `${root}main.ts`,
-      "flush",
-      ...options,
-    ],
-    // Deno's update check would look up dl.deno.land from every sender.
-    env: { DENO_NO_UPDATE_CHECK: "1" },
+    /** Whether records appeared within `ms`. */
+    async next(ms: number): Promise<boolean> {
+      const end = performance.now() + ms;
+      for (;;) {
+        // Look at most once a minute without an event, and re-check after every one:
+        // this process's own writes wake the watcher too.
+        const wait = Math.min(end - performance.now(), 60_000);
+        if (wait <= 0) return false;
+        pending ??= events?.next() ?? new Promise((r) => setTimeout(r, Math.min(250, wait)));
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const woke = await Promise.race([
+          pending.then(() => true),
+          new Promise<false>((r) => timer = setTimeout(() => r(false), wait)),
+        ]);
+        clearTimeout(timer);
+        if (woke) pending = undefined;
+        if ((await spoolList(dir)).length > 0) return true;
+      }
+    },
+    close() {
+      watcher?.close();
+    },
   };
-}
-
-/** Starts the sender detached; throws when it cannot be started. */
-export function startSender({ program, args, env }: SenderCommand): void {
-  const child = new Deno.Command(program, {
-    args,
-    env,
-    clearEnv: true,
-    detached: true,
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  child.unref();
 }

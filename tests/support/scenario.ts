@@ -66,9 +66,11 @@ export async function scenario(
       Deno.writeTextFile(home.configPath, JSON.stringify(Object.assign(settings, changes))),
     /** event_id of every event the fake accepted. */
     deliveredIds: () => events.received.map((e) => String(e.detail.event_id)),
-    /** Record files waiting in the spool. */
+    /** Record files waiting in the spool (not the spool's own dot-files). */
     spooled: () =>
-      [...Deno.readDirSync(home.spoolDir)].map((e) => e.name).filter((n) => n.endsWith(".json")),
+      [...Deno.readDirSync(home.spoolDir)].map((e) => e.name).filter((n) =>
+        /^\d{15}-.*\.json$/.test(n)
+      ),
     /** Waits until `check` holds, polling for up to `ms`. */
     async until(check: () => boolean, ms = 5000): Promise<boolean> {
       const end = Date.now() + ms;

@@ -163,3 +163,35 @@ export async function testHome(config: Record<string, unknown>) {
     access: { read: [dir], write: [dir] },
   };
 }
+
+/** Running `tattle sender` processes for `configPath` (the test may read /proc; tattle may not). */
+export function senderPids(configPath: string): number[] {
+  const pids: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const argv = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`).split("\0");
+      if (argv.includes("sender") && argv.includes(configPath)) pids.push(Number(entry.name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/** Samples {@link senderPids} every `everyMs` until stopped; returns the most seen at once. */
+export function watchSenders(configPath: string, everyMs = 10) {
+  let most = 0;
+  const seen = new Set<number>();
+  const timer = setInterval(() => {
+    const pids = senderPids(configPath);
+    pids.forEach((p) => seen.add(p));
+    most = Math.max(most, pids.length);
+  }, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      return { mostAtOnce: most, started: seen.size };
+    },
+  };
+}

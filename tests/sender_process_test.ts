@@ -1,0 +1,84 @@
+/**
+ * One warm sender per host, as processes under the permission set: a burst
+ * starts one sender, a resident sender means hooks start none, and an inline
+ * hook whose event the sender delivered says so truthfully.
+ */
+
+import assert from "node:assert/strict";
+import { scenario } from "./support/scenario.ts";
+import { cacheDir, denoRunArgs, pamEnv, senderPids, watchSenders } from "./support/tattle.ts";
+
+Deno.test("a burst of 30 background logins: one sender, full batches, each event once", async () => {
+  await using s = await scenario({ mode: "background" });
+  const watch = watchSenders(s.home.configPath);
+  const results = await Promise.all(
+    Array.from({ length: 30 }, (_, i) => s.run(pamEnv({ PAM_USER: `user${i}` }))),
+  );
+  assert(results.every((r) => r.code === 0), results.map((r) => r.stderr).join(""));
+  assert(await s.until(() => s.deliveredIds().length >= 30, 20_000), "all delivered");
+  await s.until(() => senderPids(s.home.configPath).length === 0, 10_000);
+  const { mostAtOnce, started } = watch.stop();
+  const ids = s.deliveredIds();
+  assert.equal(new Set(ids).size, 30);
+  assert.equal(ids.length, 30, "each once");
+  assert.equal(mostAtOnce, 1, "never two senders at once");
+  assert(started <= 3, `${started} senders over the burst`);
+  assert(s.events.requestCount <= 10, `${s.events.requestCount} PutEvents calls for 30 events`);
+  assert.deepEqual(s.spooled(), []);
+});
+
+Deno.test("a resident sender delivers everything, and hooks start no other", async () => {
+  await using s = await scenario({ mode: "background" });
+  const resident = new Deno.Command(Deno.execPath(), {
+    args: [...denoRunArgs(s.home.access), "sender", "--resident", "--config", s.home.configPath],
+    env: { DENO_DIR: await cacheDir(), DENO_NO_UPDATE_CHECK: "1" },
+    clearEnv: true,
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    assert(await s.until(() => senderPids(s.home.configPath).length === 1), "it runs");
+    await new Promise((r) => setTimeout(r, 300)); // it holds the spool
+    const watch = watchSenders(s.home.configPath);
+    for (let i = 0; i < 5; i++) {
+      const result = await s.run(pamEnv({ PAM_USER: `user${i}` }));
+      assert.equal(result.code, 0, result.stderr);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert(await s.until(() => s.deliveredIds().length === 5, 10_000));
+    const { started } = watch.stop();
+    assert.equal(started, 1, "only the resident one");
+    assert.deepEqual(senderPids(s.home.configPath), [resident.pid]);
+  } finally {
+    resident.kill("SIGTERM");
+    await resident.status;
+  }
+});
+
+Deno.test("inline hooks whose events the running sender delivered exit 0, with no false failure", async () => {
+  await using s = await scenario({ mode: "inline" });
+  const resident = new Deno.Command(Deno.execPath(), {
+    args: [...denoRunArgs(s.home.access), "sender", "--resident", "--config", s.home.configPath],
+    env: { DENO_DIR: await cacheDir(), DENO_NO_UPDATE_CHECK: "1" },
+    clearEnv: true,
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    assert(await s.until(() => senderPids(s.home.configPath).length === 1));
+    await new Promise((r) => setTimeout(r, 300));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => s.run(pamEnv({ PAM_USER: `user${i}` }))),
+    );
+    for (const r of results) {
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, "", "nothing reported: the event was delivered");
+    }
+    const ids = s.deliveredIds();
+    assert.equal(ids.length, 10);
+    assert.equal(new Set(ids).size, 10);
+  } finally {
+    resident.kill("SIGTERM");
+    await resident.status;
+  }
+});
