@@ -95,7 +95,10 @@ Deno.test("the flags a sender gets give back the same settings", () => {
 
 Deno.test("each command takes only its own options, and says its usage", async (t) => {
   const cases: Array<[string[], RegExp]> = [
-    [["flush", "--uninstall"], /unknown option --uninstall; usage: tattle flush \[OPTIONS\]/],
+    [
+      ["flush", "--uninstall"],
+      /unknown option --uninstall; usage: tattle flush \[--requeue-failed\]/,
+    ],
     [["flush", "--pam", "--send-test"], /unknown option --pam; usage: tattle flush/],
     [["setup", "--region", "eu-west-1"], /unknown option --region; usage: tattle setup \[--pam/],
     [["doctor", "--dry-run"], /unknown option --dry-run; usage: tattle doctor/],
@@ -118,7 +121,12 @@ Deno.test("each command takes only its own options, and says its usage", async (
 Deno.test("tattle COMMAND --help prints that command's options and exit codes", async (t) => {
   const cases: Array<[string, RegExp[], RegExp[]]> = [
     ["hook", [/--dry-run/, /--detail-type VALUE/, /Exit codes: 0 .*75 spooled/], [/--pam/]],
-    ["flush", [/--config PATH/, /65 some events were moved to failed/], [/--dry-run/, /--pam/]],
+    ["flush", [/--config PATH/, /--requeue-failed/, /65 failed\/ holds events/, /69 the oldest/], [
+      /--dry-run/,
+      /--pam/,
+    ]],
+    ["sender", [/--linger SECONDS/, /--resident/], [/--dry-run/]],
+    ["status", [/--json/, /69 the oldest spooled event is older than alert_after/], [/--pam/]],
     ["setup", [/--disable-user-readenv/, /--root DIR/], [/--config/, /--region/]],
     ["doctor", [/--send-test/, /--root DIR/, /69 a check failed/], [/--pam\b/]],
   ];
@@ -136,7 +144,7 @@ Deno.test("tattle COMMAND --help prints that command's options and exit codes", 
   }
   await t.step("tattle --help lists the commands", async () => {
     const result = await runTattle(["--help"], {});
-    for (const name of ["hook", "flush", "setup", "doctor"]) {
+    for (const name of ["hook", "flush", "sender", "status", "setup", "doctor"]) {
       assert.match(result.stdout, new RegExp(`\\n  ${name} +\\S`));
     }
   });

@@ -43,6 +43,8 @@ Deno.test("every key is read from the file", () => {
     trust_environment: true,
     profile: "events",
     syslog_socket: "/run/systemd/journal/dev-log",
+    alert_after: 60,
+    metrics_file: "/var/lib/prometheus/node-exporter/tattle.prom",
   };
   const config = resolveConfig(parseConfigFile(JSON.stringify(file), PATH), {}, PATH);
   assert.deepEqual(config, {

@@ -153,6 +153,8 @@ Deno.test("the permission set: no all, no ffi, run only tattle itself", () => {
     "/etc/pam.d/.sshd.tattle-backup.tattle-tmp",
     // journald's socket (/dev/log links to it): the runtime refuses every /dev path.
     "/run/systemd/journal/dev-log",
+    // node_exporter's textfile directory (Debian's), for metrics_file.
+    "/var/lib/prometheus/node-exporter",
   ]);
 });
 

@@ -13,6 +13,8 @@ import type { Command } from "./command.ts";
 /** Every subcommand except the hook (whose run is the login flow in main.ts). */
 export const COMMANDS: Record<string, () => Promise<Command>> = {
   flush: async () => (await import("../commands/flush.ts")).flush,
+  sender: async () => (await import("../commands/sender.ts")).sender,
+  status: async () => (await import("../commands/status.ts")).status,
   setup: async () => (await import("../commands/setup.ts")).setup,
   doctor: async () => (await import("../commands/doctor.ts")).doctor,
 };

@@ -1,18 +1,22 @@
 /**
- * `tattle flush`: sends what is spooled, once, and says what is left.
+ * `tattle flush`: sends what is spooled, once, and says what is left and
+ * whether the spool needs someone.
  *
  * @module
  */
 
-import { processLiveness } from "../capture/sessions.ts";
-import { cleanStaleSessions } from "../capture/sessions.ts";
+import { cleanStaleSessions, processLiveness } from "../capture/sessions.ts";
 import { command } from "../cli/command.ts";
+import type { Config } from "../config/config.ts";
 import { assertTrusted } from "../config/trust.ts";
 import { flushContextFor } from "../delivery/context.ts";
 import { flushSpool } from "../delivery/flush.ts";
-import { lockSpoolWithin, prepareSpool, spoolList } from "../delivery/spool.ts";
+import { handOver, senderCommand, startSender } from "../delivery/spawn.ts";
+import { lockSpoolWithin, prepareSpool, requeueFailed } from "../delivery/spool.ts";
+import { spoolStatus, verdict } from "../delivery/stats.ts";
 import { deadlineIn } from "../util/deadline.ts";
-import { EXIT } from "../util/errors.ts";
+import { EXIT, type ExitCode, messageOf } from "../util/errors.ts";
+import { exitFor } from "./status.ts";
 
 /** The least time a flush gets, whatever the hook's timeout. */
 export const FLUSH_BUDGET_S = 30;
@@ -21,20 +25,24 @@ export const FLUSH_BUDGET_S = 30;
 export const flush = command({
   name: "flush",
   summary: "send the spooled events, oldest first",
-  usage: "flush [OPTIONS]",
+  usage: "flush [--requeue-failed] [OPTIONS]",
   description:
     "Sends the spooled events, oldest first, up to 10 per PutEvents call, within max(timeout, " +
     `${FLUSH_BUDGET_S}) seconds, and prints "tattle flush: sent N, kept M, failed K" (kept: what ` +
-    "is still spooled when it ends). Removes the session records of sshd processes that are gone.",
-  options: {},
+    "is still spooled when it ends). If a sender holds the spool, it says so and leaves the " +
+    "sending to it. --requeue-failed first moves failed/ back into the spool, once what made " +
+    "EventBridge reject those events is fixed. Removes the session records of sshd processes " +
+    "that are gone.",
+  options: {
+    "requeue-failed": { kind: "boolean", help: "move failed/ back into the spool first" },
+  },
   settings: true,
-  exitCodes: "0 the spool is empty; 65 some events were moved to failed/ (rejected for good or " +
-    "unreadable); 69 unavailable; 75 events are kept for a later run (EventBridge unreachable, " +
-    "out of time, or another tattle process is sending); 78 configuration.",
+  exitCodes: "0 the spool is empty; 65 failed/ holds events; 69 the oldest spooled event is " +
+    "older than alert_after (the spool is stuck); 75 events are kept for a later run " +
+    "(EventBridge unreachable, out of time, or a sender is sending); 78 configuration.",
   async run(ctx) {
     const config = await ctx.config();
     const dir = config.spool_dir;
-    const deadline = deadlineIn(Math.max(config.timeout, FLUSH_BUDGET_S) * 1000);
     await prepareSpool(dir);
     await assertTrusted(dir, "spool directory");
     const stale = await cleanStaleSessions(config.state_dir, await processLiveness());
@@ -42,23 +50,50 @@ export const flush = command({
 
     const lock = await lockSpoolWithin(dir, config.timeout * 1000);
     if (!lock) {
-      const kept = (await spoolList(dir)).length;
-      ctx.print(`tattle flush: sent 0, kept ${kept}, failed 0 (another tattle process is sending)`);
-      return kept > 0 ? EXIT.TEMPFAIL : EXIT.OK;
+      const now = await spoolStatus(dir);
+      ctx.print(`tattle flush: sent 0, kept ${now.spooled}, failed 0 (a sender is sending)`);
+      return judge(ctx, config, now.spooled > 0 ? EXIT.TEMPFAIL : EXIT.OK);
     }
     let summary;
     try {
+      if (ctx.values["requeue-failed"]) {
+        ctx.print(`tattle flush: moved ${await requeueFailed(dir)} event(s) back from failed/`);
+      }
+      const deadline = deadlineIn(Math.max(config.timeout, FLUSH_BUDGET_S) * 1000);
       summary = await flushSpool(flushContextFor(config, deadline, ctx.log));
     } finally {
       lock.release();
     }
+    const start = () => startSender(senderCommand(ctx.settingsArgs, config, ctx.configPath));
+    await handOver(dir, summary.seen, start).catch((error) =>
+      ctx.log(`warning: no sender for the events spooled meanwhile: ${messageOf(error)}`)
+    );
     if (summary.remaining > 0) {
       ctx.log(`${summary.remaining} event(s) kept in ${dir}: ${summary.problem}`);
     }
     ctx.print(
       `tattle flush: sent ${summary.sent}, kept ${summary.remaining}, failed ${summary.failed}`,
     );
-    if (summary.remaining > 0) return EXIT.TEMPFAIL;
-    return summary.failed > 0 ? EXIT.DATAERR : EXIT.OK;
+    return judge(ctx, config, summary.remaining > 0 ? EXIT.TEMPFAIL : EXIT.OK);
   },
 });
+
+/** A stuck spool or failures outrank what this run did: a unit running flush must fail. */
+async function judge(
+  ctx: { log(line: string): void },
+  config: Config,
+  ran: ExitCode,
+): Promise<ExitCode> {
+  const now = await spoolStatus(config.spool_dir);
+  const { stuck, failed } = verdict(now, config.alert_after);
+  if (stuck) {
+    ctx.log(
+      `the spool is stuck: ${now.spooled} event(s), the oldest ${now.oldestAgeSeconds} s old ` +
+        `(alert_after ${config.alert_after} s); last error: ${now.lastError?.message ?? "none"}`,
+    );
+  }
+  if (failed) {
+    ctx.log(`${now.failed} event(s) in ${config.spool_dir}/failed/: see their .reason files`);
+  }
+  return stuck || failed ? exitFor(stuck, failed) : ran;
+}

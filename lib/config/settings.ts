@@ -118,6 +118,8 @@ export const SETTINGS = object({
   trust_environment: optional(boolean),
   profile: optional(string({ pattern: /^[A-Za-z0-9_.+=,@-]{1,64}$/, describe: "a profile name" })),
   syslog_socket: optional(absolutePath),
+  alert_after: optional(number({ above: 0, max: 7 * 24 * 3600 })),
+  metrics_file: optional(absolutePath),
 }, { strict: true });
 
 /** Settings as one origin (file or flags) gives them, not yet merged. */
@@ -138,6 +140,7 @@ export const DEFAULTS = {
   state_dir: "/run/tattle",
   trust_environment: false,
   syslog_socket: "/run/systemd/journal/dev-log",
+  alert_after: 900,
 } as const satisfies Settings;
 
 /** Every setting, resolved: those with a default are always set. */
@@ -228,6 +231,17 @@ export const SETTING_DOCS: Record<keyof Settings, SettingDoc> = {
   syslog_socket: {
     meaning: "where failures are logged (authpriv): journald's socket, which /dev/log links to " +
       "(the runtime refuses every /dev path without --allow-all); no socket there is not an error",
+    flag: { kind: "value" },
+  },
+  alert_after: {
+    meaning: "seconds: an event waiting longer makes `tattle status` and `tattle flush` fail " +
+      "(exit 69): the spool is stuck",
+    flag: { kind: "number" },
+  },
+  metrics_file: {
+    meaning: "node_exporter textfile to write the spool's figures to after each send " +
+      "(under /var/lib/prometheus/node-exporter or /run/tattle)",
+    defaultText: "(none)",
     flag: { kind: "value" },
   },
 };

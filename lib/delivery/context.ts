@@ -31,6 +31,7 @@ export function flushContextFor(
     version: VERSION,
     deadline,
     stepMs: config.timeout * 1000,
+    metricsFile: config.metrics_file,
   };
 }
 

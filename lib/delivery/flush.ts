@@ -18,7 +18,9 @@ import type { SessionEvent } from "../event/detail.ts";
 import { type Deadline, sleep, stepDeadline } from "../util/deadline.ts";
 import { messageOf } from "../util/errors.ts";
 import type { CapturedEvent } from "./record.ts";
+import { writeMetrics } from "./metrics.ts";
 import { type Delivery, describeFailure, type Sink } from "./sink.ts";
+import { recordPass, spoolStatus } from "./stats.ts";
 import {
   droppedCount,
   enforceLimit,
@@ -48,6 +50,8 @@ export interface FlushContext {
   stepMs: number;
   /** Jitter source, injected by tests. */
   random?: () => number;
+  /** Where to write the spool's figures after the pass (node_exporter textfile). */
+  metricsFile?: string;
 }
 
 /** What a pass did. */
@@ -65,6 +69,8 @@ export interface FlushSummary {
   problem?: string;
   /** Whether that failure needs someone to act (it will not pass by itself). */
   held: boolean;
+  /** Every record the pass listed: what it attempted. */
+  seen: Set<string>;
 }
 
 /** Options of a pass. */
@@ -94,6 +100,7 @@ export async function flushSpool(
     delivered: [],
     quarantined: new Map(),
     held: false,
+    seen: new Set(),
   };
   let sink: Sink | undefined;
   try {
@@ -143,7 +150,18 @@ export async function flushSpool(
   }
   summary.remaining = (await spoolList(ctx.dir).catch(() => [])).length;
   if (summary.remaining > 0) summary.problem ??= "not sent before the time ran out";
+  await keepFigures(ctx, summary);
   return summary;
+}
+
+/** The stats and the metrics file; neither stops delivery, and a failure of either is said. */
+async function keepFigures(ctx: FlushContext, summary: FlushSummary): Promise<void> {
+  try {
+    if (summary.sent > 0 || summary.remaining > 0) await recordPass(ctx.dir, summary);
+    if (ctx.metricsFile) await writeMetrics(ctx.metricsFile, await spoolStatus(ctx.dir));
+  } catch (error) {
+    ctx.log(`warning: the spool's figures were not written: ${messageOf(error)}`);
+  }
 }
 
 /** Reads the spooled records, oldest first (the `first` one before all); unreadable ones go to `failed/`. */
@@ -158,6 +176,7 @@ async function readAll(
   }
   const records: Pending[] = [];
   for (const name of names) {
+    summary.seen.add(name);
     try {
       records.push({ name, record: await spoolRead(ctx.dir, name) });
     } catch (error) {

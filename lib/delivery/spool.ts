@@ -115,6 +115,24 @@ export async function spoolQuarantine(dir: string, name: string, reason: string)
 }
 
 /**
+ * Moves every record in `failed/` back into the spool (its `.reason` goes),
+ * once the operator has fixed what made the service reject them.
+ *
+ * @returns how many records were moved back.
+ */
+export async function requeueFailed(dir: string): Promise<number> {
+  let moved = 0;
+  for await (const entry of Deno.readDir(`${dir}/${FAILED_DIR}`)) {
+    if (!entry.isFile || !entry.name.endsWith(".json")) continue;
+    await Deno.rename(`${dir}/${FAILED_DIR}/${entry.name}`, `${dir}/${entry.name}`);
+    await Deno.remove(`${dir}/${FAILED_DIR}/${entry.name}.reason`).catch(() => {});
+    moved++;
+  }
+  if (moved > 0) await syncDir(dir);
+  return moved;
+}
+
+/**
  * Drops the oldest records beyond `max`, adding them to the dropped count;
  * returns the names dropped.
  */
