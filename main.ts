@@ -10,8 +10,6 @@
  * @module
  */
 
-import { resolveIdentity } from "./lib/aws/identity.ts";
-import { putEventsEntry } from "./lib/aws/entry.ts";
 import { captureEvent, thisHost } from "./lib/capture/capture.ts";
 import { takeHookEnvironment } from "./lib/capture/environment.ts";
 import { readSession, withTamper } from "./lib/capture/pam.ts";
@@ -22,11 +20,9 @@ import { runCli } from "./lib/cli/run.ts";
 import { VERSION } from "./lib/cli/version.ts";
 import { HOOK } from "./lib/commands/hook.ts";
 import type { Config } from "./lib/config/config.ts";
-import { flushContextFor, sendDirect } from "./lib/delivery/context.ts";
 import { deliver } from "./lib/delivery/deliver.ts";
 import type { CapturedEvent } from "./lib/delivery/record.ts";
-import { isScriptMode } from "./lib/delivery/sender.ts";
-import { buildEvent } from "./lib/event/build.ts";
+import { isScriptMode } from "./lib/delivery/spawn.ts";
 import { deadlineIn } from "./lib/util/deadline.ts";
 import { EXIT, type ExitCode } from "./lib/util/errors.ts";
 
@@ -63,8 +59,11 @@ async function login(ctx: CommandContext<typeof HOOK.options>): Promise<ExitCode
     networkMs: config.timeout * 1000,
     mode: Deno.stderr.isTerminal() ? "inline" : config.mode,
     log: ctx.log,
-    flush: (deadline) => flushContextFor(config, deadline, ctx.log),
-    sendDirect: (event, deadline) => sendDirect(config, event, deadline, ctx.log),
+    // Loaded on use: a background hook never sends.
+    flush: async (deadline) =>
+      (await import("./lib/delivery/context.ts")).flushContextFor(config, deadline, ctx.log),
+    sendDirect: async (event, deadline) =>
+      (await import("./lib/delivery/context.ts")).sendDirect(config, event, deadline, ctx.log),
     onSpooled: () => armWatchdog(config),
   });
 }
@@ -75,6 +74,12 @@ async function dryRun(
   config: Config,
   ctx: CommandContext,
 ): Promise<ExitCode> {
+  // Loaded on use: a login never builds its event in the hook.
+  const [{ resolveIdentity }, { putEventsEntry }, { buildEvent }] = await Promise.all([
+    import("./lib/aws/identity.ts"),
+    import("./lib/aws/entry.ts"),
+    import("./lib/event/build.ts"),
+  ]);
   const deadline = deadlineIn(config.timeout * 1000);
   const identity = record.identity ?? await resolveIdentity(config, deadline, ctx.log);
   const event = await buildEvent(record, identity, config, VERSION);

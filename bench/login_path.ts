@@ -1,71 +1,235 @@
 /**
- * `deno task bench`: wall time (median of 25 runs) and peak RSS of one hook
- * run in background and inline mode, and of `--version`, against the local
- * fakes. A measurement, not a test: it prints a table and asserts nothing.
+ * `deno task bench`: what a login costs, alone and in bursts. It reports and
+ * asserts nothing (speed goals are not tests).
  *
- * Runs `deno run main.ts` with the binary's permission set, or the compiled
- * binary when TATTLE_BIN names one.
+ * tattle runs as `deno run main.ts` with the binary's permission set (or the
+ * binary TATTLE_BIN names), in background mode against the local fakes, with
+ * role credentials from the fake IMDS. When the original Go tool is present
+ * (../shared/peer, root, `ip netns`), it is measured in the same run inside
+ * its own namespace with its own fakes, and the table shows the ratios;
+ * without it, tattle's figures alone.
+ *
+ * Every process a burst leaves behind (the detached sender) is counted:
+ * bench/burst.py is a child subreaper.
  */
 
 import { scenario } from "../tests/support/scenario.ts";
-import { cacheDir, denoRunArgs, pamEnv, TATTLE_BIN } from "../tests/support/tattle.ts";
+import { cacheDir, denoRunArgs, pamEnv, senderPids, TATTLE_BIN } from "../tests/support/tattle.ts";
 
-const RUNS = 25;
+const LONE_RUNS = Number(Deno.env.get("BENCH_RUNS") ?? 11);
+const BURST = new URL("./burst.py", import.meta.url).pathname;
+const PEER = new URL("../../shared/peer/", import.meta.url).pathname;
 
-await using s = await scenario();
-const base = TATTLE_BIN ? [TATTLE_BIN] : [Deno.execPath(), ...denoRunArgs(s.home.access)];
-const env = { ...pamEnv(), DENO_DIR: await cacheDir() };
-const cases: Array<[string, string[]]> = [
-  ["hook, background mode", ["--config", s.home.configPath, "--mode", "background"]],
-  ["hook, inline mode", ["--config", s.home.configPath, "--mode", "inline"]],
-  ["--version", ["--version"]],
-];
+interface Hook {
+  wall: number;
+  cpu: number;
+  rss_kib: number;
+  code: number;
+  began: number;
+}
+interface Burst {
+  hooks: Hook[];
+  hooks_done_s: number;
+  all_done_s: number;
+  others: number;
+  others_cpu_s: number;
+}
 
-// Warm the identity cache and Deno's module cache, as on a running host.
-await run([...base, ...cases[1][1]]);
+async function burst(argv: string[], envs: Array<Record<string, string>>): Promise<Burst> {
+  const out = await new Deno.Command("/usr/bin/python3", {
+    args: [BURST, JSON.stringify({ argv, envs })],
+    stderr: "inherit",
+  }).output();
+  return JSON.parse(new TextDecoder().decode(out.stdout));
+}
 
-const rows = [];
-for (const [name, args] of cases) {
-  const times: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    times.push(await run([...base, ...args]));
-    // Logins are not back to back: let the detached sender finish before the next one.
-    await s.until(() => s.spooled().length === 0, 10_000);
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const ms = (seconds: number) => seconds * 1000;
+
+/** tattle's figures. */
+async function measureTattle() {
+  await using s = await scenario({ mode: "background", timeout: 2 });
+  const argv = TATTLE_BIN
+    ? [TATTLE_BIN, "--config", s.home.configPath]
+    : [Deno.execPath(), ...denoRunArgs(s.home.access), "--config", s.home.configPath];
+  // Under `deno run`, what the launcher sets for deno itself (tests/system/host.ts).
+  const launcher: Record<string, string> = TATTLE_BIN
+    ? {}
+    : { DENO_DIR: await cacheDir(), DENO_NO_UPDATE_CHECK: "1" };
+  const envs = (n: number, type = (i: number) => (i % 2 ? "close_session" : "open_session")) =>
+    Array.from({ length: n }, (_, i) => ({
+      ...pamEnv({ PAM_USER: `user${i}`, PAM_TYPE: type(i) }),
+      ...launcher,
+    }));
+  // Warm the identity cache and Deno's caches, as on a running host.
+  await burst(argv, envs(1));
+
+  const lone = [];
+  for (let i = 0; i < LONE_RUNS; i++) {
+    const before = s.events.received.length;
+    const started = Date.now();
+    const run = burst(argv, envs(1, () => "open_session"));
+    await s.until(() => s.events.received.length > before, 10_000);
+    const endToEnd = Date.now() - started;
+    const result = await run; // returns once the sender has left too
+    lone.push({
+      ...result.hooks[0],
+      endToEnd,
+      perLogin: result.hooks[0].cpu + result.others_cpu_s,
+    });
   }
-  times.sort((a, b) => a - b);
-  rows.push({
-    case: name,
-    "median ms": times[Math.floor(times.length / 2)].toFixed(1),
-    "min ms": times[0].toFixed(1),
-    "max ms": times[times.length - 1].toFixed(1),
-    "peak RSS MiB": (await peakRssKiB([...base, ...args]) / 1024).toFixed(1),
-  });
+
+  const bursts: Record<
+    number,
+    { hooks_done: number; arrived: number; cpuPerLogin: number; senders: number }
+  > = {};
+  for (const n of [1, 20, 50]) {
+    const before = s.events.received.length;
+    let most = 0;
+    const watch = setInterval(
+      () => most = Math.max(most, senderPids(s.home.configPath).length),
+      10,
+    );
+    const started = Date.now();
+    const run = burst(argv, envs(n));
+    await s.until(() => s.events.received.length >= before + n, 60_000);
+    const arrived = Date.now() - started;
+    const result = await run;
+    clearInterval(watch);
+    const cpu = result.hooks.reduce((sum, h) => sum + h.cpu, 0) + result.others_cpu_s;
+    bursts[n] = {
+      hooks_done: ms(result.hooks_done_s),
+      arrived,
+      cpuPerLogin: ms(cpu / n),
+      senders: most,
+    };
+  }
+
+  const before = s.events.received.length;
+  const heavy = await burst(argv, envs(200));
+  await s.until(() => s.events.received.length >= before + 200, 60_000);
+  const ids = s.events.received.slice(before).map((e) => e.detail.event_id);
+  return {
+    hookWall: median(lone.map((l) => ms(l.wall))),
+    hookCpu: median(lone.map((l) => ms(l.cpu))),
+    hookRss: median(lone.map((l) => l.rss_kib)) / 1024,
+    loneCpuWithSender: median(lone.map((l) => ms(l.perLogin))),
+    endToEnd: median(lone.map((l) => l.endToEnd)),
+    bursts,
+    heavy: {
+      slowest: Math.max(...heavy.hooks.map((h) => ms(h.wall))),
+      delivered: ids.length,
+      once: new Set(ids).size === ids.length,
+      failed: heavy.hooks.filter((h) => h.code !== 0).length,
+    },
+  };
+}
+
+/** The Go original's figures, in its namespace; `undefined` when it cannot run here. */
+async function measureGo() {
+  const go = `${PEER}bin/tattle-go`;
+  try {
+    Deno.statSync(go);
+    if (Deno.uid() !== 0) return undefined;
+  } catch {
+    return undefined;
+  }
+  const peerDir = await Deno.makeTempDir({ prefix: "tattle-peer-" });
+  const shell = (args: string[]) =>
+    new Deno.Command(`${PEER}netns.sh`, {
+      args,
+      env: { PEER_DIR: peerDir, NS: `tbench${Deno.pid}` },
+      stdout: "null",
+      stderr: "null",
+    }).output();
+  if ((await shell(["up"])).code !== 0) return undefined;
+  try {
+    // nsx.sh and tenv.sh exec into each other and into the program: one process per hook.
+    const wrap = (program: string) => [
+      `${PEER}nsx.sh`,
+      `${PEER}tenv.sh`,
+      "-u",
+      "AWS_ACCESS_KEY_ID",
+      "-u",
+      "AWS_SECRET_ACCESS_KEY",
+      "--",
+      program,
+    ];
+    const env = {
+      PEER_DIR: peerDir,
+      NS: `tbench${Deno.pid}`,
+      PATH: "/usr/sbin:/usr/bin:/sbin:/bin",
+    };
+    const envs = (n: number) => Array.from({ length: n }, () => env);
+    await burst(wrap(go), envs(1));
+    const lone = [];
+    const wrapper = [];
+    for (let i = 0; i < LONE_RUNS; i++) {
+      lone.push((await burst(wrap(go), envs(1))).hooks[0]);
+      wrapper.push((await burst(wrap("/bin/true"), envs(1))).hooks[0]);
+    }
+    const overheadCpu = median(wrapper.map((w) => ms(w.cpu)));
+    const overheadWall = median(wrapper.map((w) => ms(w.wall)));
+    const fifty = await burst(wrap(go), envs(50));
+    const fiftyCpu = fifty.hooks.reduce((sum, h) => sum + h.cpu, 0);
+    return {
+      hookWall: median(lone.map((l) => ms(l.wall))) - overheadWall,
+      hookCpu: median(lone.map((l) => ms(l.cpu))) - overheadCpu,
+      hookRss: median(lone.map((l) => l.rss_kib)) / 1024,
+      burst50: ms(fifty.hooks_done_s),
+      cpuPerLogin50: ms(fiftyCpu / 50) - overheadCpu,
+      overheadCpu,
+      overheadWall,
+    };
+  } finally {
+    await shell(["down"]);
+    await Deno.remove(peerDir, { recursive: true }).catch(() => {});
+  }
+}
+
+const t = await measureTattle();
+const g = await measureGo();
+const ratio = (mine: number, theirs?: number) => theirs ? `${(mine / theirs).toFixed(2)}×` : "";
+const f = (n: number) => n.toFixed(1);
+const rows: Array<[string, number, number | undefined]> = [
+  ["background hook: wall, ms (median)", t.hookWall, g?.hookWall],
+  ["background hook: CPU, ms", t.hookCpu, g?.hookCpu],
+  ["background hook: peak RSS, MiB", t.hookRss, g?.hookRss],
+  ["lone login: CPU with its sender, ms", t.loneCpuWithSender, g?.hookCpu],
+  ["lone login: hook start → event at EventBridge, ms", t.endToEnd, g?.hookWall],
+  ["burst of 20: CPU per login with the sender, ms", t.bursts[20].cpuPerLogin, undefined],
+  ["burst of 50: CPU per login with the sender, ms", t.bursts[50].cpuPerLogin, g?.cpuPerLogin50],
+  ["burst of 50: until every hook exited, ms", t.bursts[50].hooks_done, g?.burst50],
+  ["burst of 50: until every event arrived, ms", t.bursts[50].arrived, undefined],
+  ["burst of 50: senders alive at once", t.bursts[50].senders, undefined],
+  ["100 opens + 100 closes at once: slowest hook, ms", t.heavy.slowest, undefined],
+];
+console.log(
+  `tattle login path (${
+    TATTLE_BIN ? "compiled binary" : "deno run main.ts"
+  }), lone logins: median of ${LONE_RUNS}`,
+);
+console.log(`| figure | tattle | Go original | tattle / Go |\n| --- | --- | --- | --- |`);
+for (const [name, mine, theirs] of rows) {
+  console.log(
+    `| ${name} | ${f(mine)} | ${theirs === undefined ? "" : f(theirs)} | ${ratio(mine, theirs)} |`,
+  );
 }
 console.log(
-  `tattle login path (${TATTLE_BIN ? "compiled binary" : "deno run main.ts"}), ${RUNS} runs each`,
+  `burst of 1: CPU per login ${f(t.bursts[1].cpuPerLogin)} ms; burst of 20: every hook exited in ` +
+    `${f(t.bursts[20].hooks_done)} ms, senders at once ${t.bursts[20].senders}`,
 );
-console.table(rows);
-console.log(`events delivered: ${s.events.received.length}`);
-
-async function run(argv: string[]): Promise<number> {
-  const started = performance.now();
-  const out = await new Deno.Command(argv[0], { args: argv.slice(1), env, clearEnv: true })
-    .output();
-  const ms = performance.now() - started;
-  if (out.code !== 0) throw new Error(`${argv.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
-  return ms;
-}
-
-/** Peak RSS of the process (not its detached sender), from getrusage(RUSAGE_CHILDREN). */
-async function peakRssKiB(argv: string[]): Promise<number> {
-  const script =
-    "import resource,subprocess,sys; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); " +
-    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)";
-  const out = await new Deno.Command("python3", {
-    args: ["-c", script, ...argv],
-    env,
-    clearEnv: true,
-  })
-    .output();
-  return Number(new TextDecoder().decode(out.stdout).trim());
-}
+console.log(
+  `100 opens + 100 closes: ${t.heavy.delivered} of 200 delivered, each once: ${t.heavy.once}, ` +
+    `hooks that failed: ${t.heavy.failed}`,
+);
+console.log(
+  g
+    ? `Go original: ../shared/peer/bin/tattle-go in its namespace; its wrapper (nsx.sh, tenv.sh: ` +
+      `${f(g.overheadWall)} ms wall, ${
+        f(g.overheadCpu)
+      } ms CPU, measured with /bin/true) is subtracted. ` +
+      "It is synchronous: its end-to-end time is its wall time."
+    : "Go original: not measured (../shared/peer/bin/tattle-go, root and ip netns are needed)",
+);

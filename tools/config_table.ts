@@ -17,7 +17,8 @@ export function configTable(): string {
   const rows = SETTING_KEYS.map((key) => {
     const doc = SETTING_DOCS[key];
     const value = (DEFAULTS as Record<string, unknown>)[key];
-    const fallback = doc.defaultText ?? (value === undefined ? "—" : `\`${JSON.stringify(value)}\``);
+    const fallback = doc.defaultText ??
+      (value === undefined ? "—" : `\`${JSON.stringify(value)}\``);
     const flag = flagOf(key);
     const flagText = flag
       ? `\`--${flag.name}\`${flag.kind === "list" ? " (repeatable)" : ""}`
@@ -35,7 +36,9 @@ export function configTable(): string {
 export function withTable(readme: string, table: string): string {
   const start = readme.indexOf(MARKERS[0]);
   const end = readme.indexOf(MARKERS[1]);
-  if (start < 0 || end < start) throw new Error(`README.md lacks the markers ${MARKERS.join(" … ")}`);
+  if (start < 0 || end < start) {
+    throw new Error(`README.md lacks the markers ${MARKERS.join(" … ")}`);
+  }
   return `${readme.slice(0, start + MARKERS[0].length)}\n\n${table}\n\n${readme.slice(end)}`;
 }
 

@@ -1,5 +1,5 @@
 /**
- * The sink a config asks for, and the SDK settings that come from the config.
+ * The sink a config asks for.
  *
  * @module
  */
@@ -22,15 +22,4 @@ export async function sinkFor(config: Config, region: string): Promise<Sink> {
     profile: config.profile,
     caBundle: config.ca_bundle,
   });
-}
-
-/** The environment the AWS SDK reads settings from that tattle's config decides. */
-export function sdkEnvironment(config: Config): Record<string, string> {
-  // The SDK's own instance-role provider (profile, trust_environment, identity
-  // none) takes its IMDS endpoint from the environment only, and must never
-  // fall back to IMDSv1 either.
-  return {
-    AWS_EC2_METADATA_SERVICE_ENDPOINT: config.imds_endpoint,
-    AWS_EC2_METADATA_V1_DISABLED: "true",
-  };
 }

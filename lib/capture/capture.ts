@@ -39,8 +39,12 @@ export async function captureEvent(
   host: HostFacts,
   warn: (line: string) => void,
 ): Promise<CapturedEvent> {
-  // The identity cache and session records live here: refuse it if others can change it.
-  await assertTrusted(config.state_dir, "state directory");
+  // The identity cache and session records live here: refuse it if others can change it
+  // (the cache is read meanwhile, and used only once the directory is trusted).
+  const [, identity] = await Promise.all([
+    assertTrusted(config.state_dir, "state directory"),
+    knownIdentity(config),
+  ]);
   const record: CapturedEvent = {
     v: 1,
     event_id: crypto.randomUUID(),
@@ -48,7 +52,6 @@ export async function captureEvent(
     hostname: host.hostname,
     session,
   };
-  const identity = await knownIdentity(config);
   if (identity) record.identity = identity;
   try {
     if (session.state === "opened") {

@@ -18,7 +18,7 @@
  * @module
  */
 
-import { sdkEnvironment } from "../aws/sink.ts";
+import { sdkEnvironment } from "../aws/sdk_env.ts";
 import { type Config, DEFAULT_CONFIG_PATH, DEFAULTS } from "../config/config.ts";
 import { loadConfig } from "../config/file.ts";
 import { EXIT, type ExitCode, usageError } from "../util/errors.ts";

@@ -27,8 +27,7 @@ export async function loadConfig(
 ): Promise<Config> {
   let file: Settings = {};
   try {
-    const text = await readTextFile(path);
-    await trust(path, "config file");
+    const [text] = await Promise.all([readTextFile(path), trust(path, "config file")]);
     file = parseConfigFile(text, path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound && !explicit) {

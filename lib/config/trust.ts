@@ -52,9 +52,11 @@ export async function assertTrusted(
   const parts = real.split("/").filter(Boolean);
   const paths = parts.map((_, i) => `/${parts.slice(0, i + 1).join("/")}`);
   paths.unshift("/");
+  // Looked at together (they are independent), judged in order from the root down.
+  const infos = await Promise.all(paths.map((p) => fs.mayRead(p) ? fs.lstat(p) : undefined));
   for (const [index, p] of paths.entries()) {
-    if (!fs.mayRead(p)) continue;
-    const info = await fs.lstat(p);
+    const info = infos[index];
+    if (!info) continue;
     const mode = info.mode ?? 0;
     const owner = info.uid;
     if (owner !== 0 && owner !== uid) {

@@ -44,6 +44,13 @@ export interface FakeEventBridge extends AsyncDisposable {
   readonly received: ReceivedEntry[];
   /** Requests seen, including faulted ones. */
   requestCount: number;
+  /** When each request came (monotonic clock), and the access key it was signed with. */
+  readonly requestLog: Array<{ time: number; accessKeyId?: string }>;
+  /**
+   * Throttles above this many requests a second (a token bucket holding
+   * `burst`), answering ThrottlingException as EventBridge does.
+   */
+  rateLimit?: { perSecond: number; burst: number };
   /** Credentials the fake accepts: access key → secret. */
   readonly credentials: Map<string, string>;
 }
@@ -73,7 +80,24 @@ export function startFakeEventBridge(
     rejected: [] as string[],
     received: [] as ReceivedEntry[],
     requestCount: 0,
+    requestLog: [] as Array<{ time: number; accessKeyId?: string }>,
+    rateLimit: undefined as { perSecond: number; burst: number } | undefined,
     credentials: new Map(Object.entries(credentials)),
+  };
+  let tokens = Infinity;
+  let refilled = performance.now();
+  const admit = () => {
+    if (!state.rateLimit) return true;
+    const now = performance.now();
+    tokens = Math.min(
+      state.rateLimit.burst,
+      (tokens === Infinity ? state.rateLimit.burst : tokens) +
+        (now - refilled) / 1000 * state.rateLimit.perSecond,
+    );
+    refilled = now;
+    if (tokens < 1) return false;
+    tokens--;
+    return true;
   };
 
   const tls = options.tls
@@ -82,6 +106,10 @@ export function startFakeEventBridge(
   const serveOptions = { hostname: "127.0.0.1", port: 0, onListen() {}, ...tls };
   const server = Deno.serve(serveOptions, async (request) => {
     state.requestCount++;
+    state.requestLog.push({
+      time: performance.now(),
+      accessKeyId: /Credential=([^/]+)\//.exec(request.headers.get("authorization") ?? "")?.[1],
+    });
     const body = new Uint8Array(await request.arrayBuffer());
     if (state.fault === "hang") {
       return new Promise<Response>((resolve) =>
@@ -129,6 +157,7 @@ export function startFakeEventBridge(
     }
 
     if (state.fault === "500") return awsError(500, "InternalException", "fake internal error");
+    if (!admit()) return awsError(400, "ThrottlingException", "Rate exceeded");
     if (state.fault === "throttle") return awsError(400, "ThrottlingException", "Rate exceeded");
     if (state.fault === "validation") {
       return awsError(
