@@ -20,14 +20,18 @@ import { runCli } from "./lib/cli/run.ts";
 import { VERSION } from "./lib/cli/version.ts";
 import { HOOK } from "./lib/commands/hook.ts";
 import type { Config } from "./lib/config/config.ts";
-import { deliver } from "./lib/delivery/deliver.ts";
+import { deliver, SPOOL_WRITE_BOUND_MS } from "./lib/delivery/deliver.ts";
 import type { CapturedEvent } from "./lib/delivery/record.ts";
 import { isScriptMode } from "./lib/delivery/spawn.ts";
 import { deadlineIn } from "./lib/util/deadline.ts";
 import { EXIT, type ExitCode } from "./lib/util/errors.ts";
 
-/** How long past its network timeout the hook may run before the watchdog ends it. */
-const WATCHDOG_GRACE_MS = 1000;
+/**
+ * How long past its network timeout the hook may run before the watchdog
+ * ends it: the local work after sending (removing the delivered record, with
+ * an fsync) gets the same bound as the spool write, for a slow disk.
+ */
+const WATCHDOG_GRACE_MS = SPOOL_WRITE_BOUND_MS;
 
 /** One login: what pam_exec runs on a session open or close. */
 async function login(ctx: CommandContext<typeof HOOK.options>): Promise<ExitCode> {
@@ -64,7 +68,7 @@ async function login(ctx: CommandContext<typeof HOOK.options>): Promise<ExitCode
       (await import("./lib/delivery/context.ts")).flushContextFor(config, deadline, ctx.log),
     sendDirect: async (event, deadline) =>
       (await import("./lib/delivery/context.ts")).sendDirect(config, event, deadline, ctx.log),
-    onSpooled: () => armWatchdog(config),
+    onLocalWriteOver: (spooled) => armWatchdog(config, spooled),
   });
 }
 
@@ -90,13 +94,16 @@ async function dryRun(
 /**
  * The backstop against a bug, since pam_exec waits for tattle with no
  * timeout: every network step already honours the timeout. Armed once the
- * event is spooled, so it never ends a local write.
+ * spool write is over (or given up on), so it never ends the spool write.
  */
-function armWatchdog(config: Config): void {
+function armWatchdog(config: Config, spooled: boolean): void {
+  const where = spooled
+    ? `the event is in ${config.spool_dir}`
+    : `the event was not spooled (${config.spool_dir} did not take it in time) and may be lost`;
   Deno.unrefTimer(setTimeout(() => {
     stderrLine(
       `tattle: error: internal error: still running ${WATCHDOG_GRACE_MS / 1000} s after the ` +
-        `${config.timeout} s timeout; the event is in ${config.spool_dir}`,
+        `${config.timeout} s timeout; ${where}`,
     );
     Deno.exit(EXIT.SOFTWARE);
   }, config.timeout * 1000 + WATCHDOG_GRACE_MS));

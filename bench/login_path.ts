@@ -17,7 +17,7 @@ import { scenario } from "../tests/support/scenario.ts";
 import { cacheDir, denoRunArgs, pamEnv, senderPids, TATTLE_BIN } from "../tests/support/tattle.ts";
 
 const LONE_RUNS = Number(Deno.env.get("BENCH_RUNS") ?? 11);
-const BURST = new URL("./burst.py", import.meta.url).pathname;
+const BURST = new URL("../tests/support/burst.py", import.meta.url).pathname;
 const PEER = new URL("../../shared/peer/", import.meta.url).pathname;
 
 interface Hook {

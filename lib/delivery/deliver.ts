@@ -36,8 +36,11 @@ export interface DeliverContext {
   flush: (deadline: Deadline) => Promise<FlushContext>;
   /** Sends one event now, without the spool. */
   sendDirect: (record: CapturedEvent, deadline: Deadline) => Promise<void>;
-  /** Called once the local write is over, before any network: arms the watchdog. */
-  onSpooled: () => void;
+  /**
+   * Called once the local write is over (`spooled` says whether the event is
+   * on disk), before any network: arms the watchdog.
+   */
+  onLocalWriteOver: (spooled: boolean) => void;
 }
 
 /**
@@ -56,7 +59,7 @@ export async function deliver(record: CapturedEvent, ctx: DeliverContext): Promi
   } catch (error) {
     giveUp.abort();
     if (error instanceof TattleError) throw error; // untrusted: refuse, as configured
-    ctx.onSpooled();
+    ctx.onLocalWriteOver(false);
     const deadline = deadlineIn(ctx.networkMs);
     return await sendUnspooled(
       record,
@@ -65,7 +68,7 @@ export async function deliver(record: CapturedEvent, ctx: DeliverContext): Promi
       `spool ${dir} is not usable: ${messageOf(error)}`,
     );
   }
-  ctx.onSpooled();
+  ctx.onLocalWriteOver(true);
   const deadline = deadlineIn(ctx.networkMs);
   const path = `${dir}/${name}`;
 

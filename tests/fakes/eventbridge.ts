@@ -51,6 +51,12 @@ export interface FakeEventBridge extends AsyncDisposable {
    * `burst`), answering ThrottlingException as EventBridge does.
    */
   rateLimit?: { perSecond: number; burst: number };
+  /**
+   * How far the fake's clock is ahead of this machine's (ms). Like
+   * EventBridge, the fake refuses a signature more than 5 minutes from its
+   * clock and sends its time in `Date`.
+   */
+  clockOffsetMs: number;
   /** Credentials the fake accepts: access key → secret. */
   readonly credentials: Map<string, string>;
 }
@@ -82,6 +88,7 @@ export function startFakeEventBridge(
     requestCount: 0,
     requestLog: [] as Array<{ time: number; accessKeyId?: string }>,
     rateLimit: undefined as { perSecond: number; burst: number } | undefined,
+    clockOffsetMs: 0,
     credentials: new Map(Object.entries(credentials)),
   };
   let tokens = Infinity;
@@ -152,6 +159,18 @@ export function startFakeEventBridge(
       (key) => state.credentials.get(key),
     );
     if (typeof scope === "string") return reject(403, "InvalidSignatureException", scope);
+    const now = Date.now() + state.clockOffsetMs;
+    const signedAt = amzDateMs(request.headers.get("x-amz-date") ?? "");
+    if (Math.abs(now - signedAt) > 5 * 60_000) {
+      const stamp = (ms: number) => new Date(ms).toISOString().replace(/[-:]|\.\d+/g, "");
+      state.rejected.push("InvalidSignatureException: signature expired");
+      return json(400, {
+        __type: "InvalidSignatureException",
+        message:
+          `Signature expired: ${stamp(signedAt)} is now earlier than ${stamp(now - 300_000)} ` +
+          `(${stamp(now)} - 5 min.)`,
+      }, new Date(now).toUTCString());
+    }
     if (scope.service !== "events") {
       return reject(403, "InvalidSignatureException", `signed for ${scope.service}`);
     }
@@ -219,14 +238,21 @@ export function startFakeEventBridge(
   }) as FakeEventBridge;
 }
 
-function json(status: number, value: unknown): Response {
+function json(status: number, value: unknown, date = new Date().toUTCString()): Response {
   return new Response(JSON.stringify(value), {
     status,
     headers: {
       "content-type": "application/x-amz-json-1.1",
       "x-amzn-requestid": crypto.randomUUID(),
+      date,
     },
   });
+}
+
+/** An X-Amz-Date (20261129T120000Z) in ms since the epoch. */
+function amzDateMs(value: string): number {
+  const m = /^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/.exec(value);
+  return m ? Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) : NaN;
 }
 
 function awsError(status: number, type: string, message: string): Response {
