@@ -49,9 +49,15 @@ async function login(ctx: CommandContext<typeof HOOK.options>): Promise<ExitCode
   const session = withTamper(readSession(environment.read), environment.tamper);
 
   // 4. Capture it: a new event_id, the time PAM called tattle, the cached
-  //    identity, and for a close what its open recorded.
+  //    identity, and for a close what its open recorded. Or nothing, when
+  //    the host's ignore rules match the true user, service or groups (a
+  //    close follows its open): no spool file, no network.
   const time = new Date(performance.timeOrigin);
-  const record = await captureEvent(session, config, time, thisHost(), ctx.log);
+  const { record, ignored } = await captureEvent(session, config, time, thisHost(), ctx.log);
+  if (ignored !== undefined) {
+    if (ctx.values["dry-run"]) ctx.log(`no event: the session is ignored (${ignored})`);
+    return EXIT.OK;
+  }
   if (ctx.values["dry-run"]) return await dryRun(record, config, ctx);
 
   // 5. Deliver it: spooled, then sent by a detached sender (background) or

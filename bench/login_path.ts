@@ -10,7 +10,7 @@
  * without it, tattle's figures alone.
  *
  * Every process a burst leaves behind (the detached sender) is counted:
- * bench/burst.py is a child subreaper.
+ * tests/support/burst.py is a child subreaper.
  */
 
 import { scenario } from "../tests/support/scenario.ts";
@@ -47,9 +47,9 @@ const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const ms = (seconds: number) => seconds * 1000;
 
-/** tattle's figures. */
-async function measureTattle() {
-  await using s = await scenario({ mode: "background", timeout: 2 });
+/** tattle under `deno run` (or TATTLE_BIN) against a fresh scenario with `config`. */
+async function tattleRig(config: Record<string, unknown> = {}) {
+  const s = await scenario({ mode: "background", timeout: 2, ...config });
   const argv = TATTLE_BIN
     ? [TATTLE_BIN, "--config", s.home.configPath]
     : [Deno.execPath(), ...denoRunArgs(s.home.access), "--config", s.home.configPath];
@@ -57,19 +57,28 @@ async function measureTattle() {
   const launcher: Record<string, string> = TATTLE_BIN
     ? {}
     : { DENO_DIR: await cacheDir(), DENO_NO_UPDATE_CHECK: "1" };
-  const envs = (n: number, type = (i: number) => (i % 2 ? "close_session" : "open_session")) =>
+  const envs = (
+    n: number,
+    type = (i: number) => (i % 2 ? "close_session" : "open_session"),
+    user = (i: number) => `user${i}`,
+  ) =>
     Array.from({ length: n }, (_, i) => ({
-      ...pamEnv({ PAM_USER: `user${i}`, PAM_TYPE: type(i) }),
+      ...pamEnv({ PAM_USER: user(i), PAM_TYPE: type(i) }),
       ...launcher,
     }));
   // Warm the identity cache and Deno's caches, as on a running host.
   await burst(argv, envs(1));
+  return { s, argv, envs };
+}
 
+/** Lone logins one after another, each waited for until its sender has left. */
+async function loneLogins(rig: Awaited<ReturnType<typeof tattleRig>>, user?: string) {
+  const { s, argv, envs } = rig;
   const lone = [];
   for (let i = 0; i < LONE_RUNS; i++) {
     const before = s.events.received.length;
     const started = Date.now();
-    const run = burst(argv, envs(1, () => "open_session"));
+    const run = burst(argv, envs(1, () => "open_session", user ? () => user : undefined));
     await s.until(() => s.events.received.length > before, 10_000);
     const endToEnd = Date.now() - started;
     const result = await run; // returns once the sender has left too
@@ -79,6 +88,36 @@ async function measureTattle() {
       perLogin: result.hooks[0].cpu + result.others_cpu_s,
     });
   }
+  return {
+    hookWall: median(lone.map((l) => ms(l.wall))),
+    hookCpu: median(lone.map((l) => ms(l.cpu))),
+    hookRss: median(lone.map((l) => l.rss_kib)) / 1024,
+    perLogin: median(lone.map((l) => ms(l.perLogin))),
+    endToEnd: median(lone.map((l) => l.endToEnd)),
+  };
+}
+
+/**
+ * Where `uid` and `groups` cost least: looked up by the sender (the
+ * default), or by the hook (what an `ignore.groups` rule makes it do).
+ */
+async function measureResolution() {
+  const figures = [];
+  for (const config of [{}, { ignore: { groups: ["tattle-bench-no-such-group"] } }]) {
+    const rig = await tattleRig(config);
+    await using _ = rig.s;
+    figures.push(await loneLogins(rig, "root"));
+  }
+  const [sender, hook] = figures;
+  return { sender, hook };
+}
+
+/** tattle's figures. */
+async function measureTattle() {
+  const rig = await tattleRig();
+  await using s = rig.s;
+  const { argv, envs } = rig;
+  const lone = await loneLogins(rig);
 
   const bursts: Record<
     number,
@@ -111,11 +150,11 @@ async function measureTattle() {
   await s.until(() => s.events.received.length >= before + 200, 60_000);
   const ids = s.events.received.slice(before).map((e) => e.detail.event_id);
   return {
-    hookWall: median(lone.map((l) => ms(l.wall))),
-    hookCpu: median(lone.map((l) => ms(l.cpu))),
-    hookRss: median(lone.map((l) => l.rss_kib)) / 1024,
-    loneCpuWithSender: median(lone.map((l) => ms(l.perLogin))),
-    endToEnd: median(lone.map((l) => l.endToEnd)),
+    hookWall: lone.hookWall,
+    hookCpu: lone.hookCpu,
+    hookRss: lone.hookRss,
+    loneCpuWithSender: lone.perLogin,
+    endToEnd: lone.endToEnd,
     bursts,
     heavy: {
       slowest: Math.max(...heavy.hooks.map((h) => ms(h.wall))),
@@ -189,6 +228,7 @@ async function measureGo() {
 }
 
 const t = await measureTattle();
+const r = await measureResolution();
 const g = await measureGo();
 const ratio = (mine: number, theirs?: number) => theirs ? `${(mine / theirs).toFixed(2)}×` : "";
 const f = (n: number) => n.toFixed(1);
@@ -232,4 +272,14 @@ console.log(
       } ms CPU, measured with /bin/true) is subtracted. ` +
       "It is synchronous: its end-to-end time is its wall time."
     : "Go original: not measured (../shared/peer/bin/tattle-go, root and ip netns are needed)",
+);
+console.log(
+  `uid and groups (PAM_USER=root, lone logins): looked up by the sender: hook ${
+    f(r.sender.hookWall)
+  } ms ` +
+    `wall, ${f(r.sender.hookCpu)} ms CPU, ${
+      f(r.sender.perLogin)
+    } ms CPU with the sender; by the hook ` +
+    `(ignore.groups set): hook ${f(r.hook.hookWall)} ms wall, ${f(r.hook.hookCpu)} ms CPU, ` +
+    `${f(r.hook.perLogin)} ms CPU with the sender`,
 );

@@ -45,6 +45,7 @@ Deno.test("every key is read from the file", () => {
     syslog_socket: "/run/systemd/journal/dev-log",
     alert_after: 60,
     metrics_file: "/var/lib/prometheus/node-exporter/tattle.prom",
+    ignore: { users: ["ansible"], groups: ["ci"], services: ["sshd-ci"] },
   };
   const config = resolveConfig(parseConfigFile(JSON.stringify(file), PATH), {}, PATH);
   assert.deepEqual(config, {
@@ -105,6 +106,16 @@ Deno.test("every config file error exits 78 naming the file, the key and the pro
     ['{"trust_environment": "yes"}', /"trust_environment" must be true or false/],
     ['{"profile": "a b"}', /"profile" must be a profile name/],
     ['{"syslog_socket": "dev/log"}', /"syslog_socket" must be an absolute path/],
+    [
+      '{"ignore": {"user": ["ansible"]}}',
+      /unknown key "ignore.user"/,
+    ],
+    ['{"ignore": {"users": "ansible"}}', /"ignore.users" must be a list$/],
+    [
+      '{"ignore": {"groups": [""]}}',
+      /"ignore.groups" must be 1 to 256 characters \(at ignore.groups\[0\]\)/,
+    ],
+    ['{"extra_detail": {"groups": "x"}}', /"groups" is a field tattle sets itself/],
   ];
   for (const [text, pattern] of cases) {
     assertFails(() => parseConfigFile(text, PATH), EXIT.CONFIG, pattern);

@@ -41,9 +41,11 @@ Deno.test("doctor: every check passes against healthy fakes, in order, with timi
   const result = await s.doctor();
   assert.equal(result.code, 0, result.stdout + result.stderr);
   const rows = lines(result.stdout).map((l) => LINE.exec(l));
-  assert.deepEqual(rows.map((r) => r?.[1]), ["✓", "✓", "✓", "✓", "✓"]);
+  assert.deepEqual(rows.map((r) => r?.[1]), ["✓", "✓", "✓", "✓", "✓", "✓", "✓"]);
   assert.deepEqual(rows.map((r) => r?.[2]), [
     "config",
+    "ignore rules",
+    "name service",
     "PAM stack",
     "identity",
     "credentials",
@@ -55,9 +57,21 @@ Deno.test("doctor: every check passes against healthy fakes, in order, with timi
       `token accepted, instance ${FAKE_DOCUMENT.instanceId}, region us-east-1, partition aws`,
     ),
   );
+  assert.match(result.stdout, /✓ ignore rules: none: every session is reported/);
+  assert.match(result.stdout, /✓ name service: \/usr\/bin\/id: root is uid 0, groups .*root/);
   assert.match(result.stdout, /credentials: from EC2 instance role \(IMDS\) \(access key …0001\)/);
   assert(!result.stdout.includes("fake/role/secret"), "never the secret");
   assert.equal(s.events.received.length, 0, "no event without --send-test");
+});
+
+Deno.test("doctor lists the active ignore rules, and says the security team cannot see them", async () => {
+  await using s = await doctorScenario({ ignore: { users: ["ansible"], groups: ["ci"] } });
+  const result = await s.doctor();
+  assert.equal(result.code, 0, result.stdout);
+  assert.match(
+    result.stdout,
+    /✓ ignore rules: users "ansible"; groups "ci": these sessions are not reported, and the security team cannot see that/,
+  );
 });
 
 Deno.test("doctor --send-test sends one event with session test and prints its EventId", async () => {

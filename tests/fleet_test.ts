@@ -43,6 +43,7 @@ async function recover(random: () => number) {
       flushSpool({
         dir,
         settings: DEFAULTS,
+        account: () => Promise.resolve(undefined),
         sink: async (region) => {
           const sink = await eventBridgeSink({
             region,

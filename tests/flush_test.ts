@@ -18,6 +18,7 @@ import { deadlineIn } from "../lib/util/deadline.ts";
 import { startFakeEventBridge } from "./fakes/eventbridge.ts";
 import { FAKE_ROLE, startFakeImds } from "./fakes/imds.ts";
 import { acceptAll, failing, fakeSink, type Script } from "./fakes/sink.ts";
+import type { CapturedEvent } from "../lib/delivery/record.ts";
 import { record } from "./support/records.ts";
 
 async function fixture() {
@@ -26,6 +27,7 @@ async function fixture() {
   await prepareSpool(dir);
   const logs: string[] = [];
   let identityCalls = 0;
+  const accountCalls: string[] = [];
   const context = (sink: () => Promise<Sink>, extra: Partial<FlushContext> = {}): FlushContext => ({
     dir,
     settings: { ...DEFAULTS },
@@ -38,6 +40,12 @@ async function fixture() {
         resources: ["arn:late"],
       });
     },
+    // The name service knows user1 and user2 only.
+    account: (user) => {
+      accountCalls.push(user);
+      const uid = { user1: 1001, user2: 1002 }[user];
+      return Promise.resolve(uid ? { uid, groups: [user, "staff"] } : undefined);
+    },
     log: (line) => logs.push(line),
     version: "test",
     deadline: deadlineIn(3000),
@@ -49,6 +57,7 @@ async function fixture() {
     dir,
     logs,
     identityCalls: () => identityCalls,
+    accountCalls,
     /** A pass with a scripted sink. */
     async flush(script: Script = acceptAll, extra: Partial<FlushContext> = {}) {
       const sink = fakeSink(script);
@@ -103,6 +112,30 @@ Deno.test("records captured without an identity get it at send time, asked once"
   const { sink } = await f.flush();
   assert.equal(f.identityCalls(), 1);
   assert.deepEqual(sink.accepted.map((e) => e.detail.instance_id), ["i-late", "i-late"]);
+});
+
+Deno.test("uid and groups: the hook's when it resolved them, else the name service's at send time", async () => {
+  await using f = await fixture();
+  const rec = (n: number, user: string, overrides: Partial<CapturedEvent> = {}) => {
+    const r = record(n, overrides);
+    return { ...r, session: { ...r.session, user } };
+  };
+  await spoolWrite(f.dir, rec(1, "user1"));
+  await spoolWrite(f.dir, rec(2, "user1"));
+  await spoolWrite(f.dir, rec(3, "user2", { account: { uid: 7, groups: ["at-login"] } }));
+  await spoolWrite(f.dir, rec(4, "gone"));
+  const { sink } = await f.flush();
+  assert.deepEqual(
+    sink.accepted.map(({ detail: { username, uid, groups } }) => ({ username, uid, groups })),
+    [
+      { username: "user1", uid: 1001, groups: ["user1", "staff"] },
+      { username: "user1", uid: 1001, groups: ["user1", "staff"] },
+      { username: "user2", uid: 7, groups: ["at-login"] },
+      { username: "gone", uid: undefined, groups: undefined },
+    ],
+  );
+  assert(!("uid" in sink.accepted[3].detail), "an unknown user's event has no uid field");
+  assert.deepEqual(f.accountCalls.sort(), ["gone", "user1", "user1"]);
 });
 
 Deno.test("a failure that may pass is retried with backoff until it passes, each event once", async () => {

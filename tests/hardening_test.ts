@@ -138,10 +138,11 @@ Deno.test("untrusted configuration paths are refused with exit 78", async (t) =>
   }
 });
 
-Deno.test("the permission set: no all, no ffi, run only tattle itself", () => {
+Deno.test("the permission set: no all, no ffi, run only tattle itself and id", () => {
   const names = Object.keys(PERMISSION_SET);
   assert(!names.includes("all") && !names.includes("ffi"), names.join(", "));
-  assert.deepEqual(PERMISSION_SET.run, ["/usr/local/bin/tattle"]);
+  // tattle itself (the detached sender), and coreutils' id (the name service lookup).
+  assert.deepEqual(PERMISSION_SET.run, ["/usr/local/bin/tattle", "/usr/bin/id"]);
   // The spool and state, and for `tattle setup` its config and exactly the PAM file it edits.
   assert.deepEqual(PERMISSION_SET.write, [
     "/var/spool/tattle",

@@ -43,6 +43,7 @@ Deno.test("stress: hooks and leaving senders race, and no record is ever strande
               settings: DEFAULTS,
               sink: () => Promise.resolve(sink),
               identity: () => Promise.reject(new Error("every record has one")),
+              account: () => Promise.resolve(undefined),
               log: () => {},
               version: "test",
               deadline,

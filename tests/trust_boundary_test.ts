@@ -9,17 +9,7 @@
 import assert from "node:assert/strict";
 import { FAKE_ROLE } from "./fakes/imds.ts";
 import { scenario, TIMEOUT_S } from "./support/scenario.ts";
-
-/** pam_exec's own items for alice's open from 203.0.113.9, in pam_exec's order. */
-function pamExecItems(type = "open_session"): Array<[string, string]> {
-  return [
-    ["PAM_SERVICE", "sshd"],
-    ["PAM_USER", "alice"],
-    ["PAM_TTY", "ssh"],
-    ["PAM_RHOST", "203.0.113.9"],
-    ["PAM_TYPE", type],
-  ];
-}
+import { pamExecItems } from "./support/tattle.ts";
 
 /** What sshd itself puts into the PAM environment for that connection. */
 const SSHD_VARIABLES: Array<[string, string]> = [

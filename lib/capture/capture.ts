@@ -9,28 +9,51 @@ import type { Config } from "../config/config.ts";
 import { assertTrusted } from "../config/trust.ts";
 import type { CapturedEvent } from "../delivery/record.ts";
 import { messageOf } from "../util/errors.ts";
+import type { Account } from "../event/account.ts";
+import { ignoredBy, needsGroups } from "./ignore.ts";
+import { resolveAccount } from "./nss.ts";
 import { closeAsOpened, type Session } from "./pam.ts";
-import { recordOpen, takeOpen } from "./sessions.ts";
+import { type OpenRecord, recordOpen, takeOpen } from "./sessions.ts";
 
 /** The host facts a capture records, injected by tests. */
 export interface HostFacts {
   hostname: string;
   /** The process that opens and closes the session (pam_exec's parent, sshd). */
   sessionPid: number;
+  /**
+   * The user's uid and groups from the name service (`undefined`: unknown
+   * user); asked only when an `ignore.groups` rule needs them.
+   */
+  account: (user: string) => Promise<Account | undefined>;
 }
 
 /** The running host's facts. */
 export function thisHost(): HostFacts {
-  return { hostname: Deno.hostname(), sessionPid: Deno.ppid };
+  return {
+    hostname: Deno.hostname(),
+    sessionPid: Deno.ppid,
+    account: (user) => resolveAccount(user),
+  };
 }
+
+/** What a capture gave: the event, or the rule that ignores the session. */
+export type Capture =
+  | { record: CapturedEvent; ignored?: undefined }
+  | { record?: undefined; ignored: string };
 
 /**
  * Captures the event: a new event_id, the time PAM called tattle, the cached
  * identity if any. An open is recorded for its close; a close reports what
  * the open recorded, and the session's duration.
  *
- * A session record that cannot be written or read is reported through
- * `warn` and the event is captured without it.
+ * A session the config's `ignore` rules match gives no event. The rules see
+ * only the true user and service (pam_exec's items) and the name service's
+ * groups; a close is ignored exactly when its open was, whatever the config
+ * says by then, so a session is reported whole or not at all.
+ *
+ * A session record that cannot be written or read, or a name service that
+ * cannot be asked, is reported through `warn` and the event is captured
+ * without it.
  */
 export async function captureEvent(
   session: Session,
@@ -38,13 +61,37 @@ export async function captureEvent(
   time: Date,
   host: HostFacts,
   warn: (line: string) => void,
-): Promise<CapturedEvent> {
+): Promise<Capture> {
   // The identity cache and session records live here: refuse it if others can change it
   // (the cache is read meanwhile, and used only once the directory is trusted).
   const [, identity] = await Promise.all([
     assertTrusted(config.state_dir, "state directory"),
     knownIdentity(config),
   ]);
+  const recordProblem = (error: unknown) =>
+    warn(`warning: session record in ${config.state_dir}/sessions: ${messageOf(error)}`);
+
+  let open: OpenRecord | undefined;
+  if (session.state !== "opened") {
+    open = await takeOpen(config.state_dir, host.sessionPid, session).catch((error) => {
+      recordProblem(error);
+      return undefined;
+    });
+  }
+  let account: Account | undefined;
+  let ignored: string | undefined;
+  if (open) {
+    if (open.ignored) ignored = "the session's open was ignored";
+  } else {
+    if (needsGroups(config.ignore)) account = await lookUp(host, session.user, warn);
+    ignored = ignoredBy(config.ignore, session.user, session.service, account?.groups);
+  }
+  if (session.state === "opened") {
+    await recordOpen(config.state_dir, host.sessionPid, session, time, ignored !== undefined)
+      .catch(recordProblem);
+  }
+  if (ignored !== undefined) return { ignored };
+
   const record: CapturedEvent = {
     v: 1,
     event_id: crypto.randomUUID(),
@@ -53,21 +100,31 @@ export async function captureEvent(
     session,
   };
   if (identity) record.identity = identity;
-  try {
-    if (session.state === "opened") {
-      await recordOpen(config.state_dir, host.sessionPid, session, time);
-    } else {
-      const open = await takeOpen(config.state_dir, host.sessionPid, session);
-      if (open) {
-        record.session = closeAsOpened(session, open);
-        record.duration_seconds = Math.max(
-          0,
-          Math.round((time.getTime() - Date.parse(open.start)) / 1000),
-        );
-      }
-    }
-  } catch (error) {
-    warn(`warning: session record in ${config.state_dir}/sessions: ${messageOf(error)}`);
+  if (account) record.account = account;
+  if (open) {
+    record.session = closeAsOpened(session, open);
+    record.duration_seconds = Math.max(
+      0,
+      Math.round((time.getTime() - Date.parse(open.start)) / 1000),
+    );
   }
-  return record;
+  return { record };
+}
+
+/** The user's account, or `undefined` (said through `warn`) when the name service fails. */
+async function lookUp(
+  host: HostFacts,
+  user: string,
+  warn: (line: string) => void,
+): Promise<Account | undefined> {
+  try {
+    return await host.account(user);
+  } catch (error) {
+    warn(
+      `warning: groups of ${JSON.stringify(user)} unknown, ignore.groups not applied: ${
+        messageOf(error)
+      }`,
+    );
+    return undefined;
+  }
 }

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { type Infer, integer, object, optional, refine, string } from "../util/shape.ts";
+import { boolean, type Infer, integer, object, optional, refine, string } from "../util/shape.ts";
 import { type Session, SSH_CONNECTION } from "./pam.ts";
 
 /** What the open hook records for the close. */
@@ -28,6 +28,8 @@ export const OPEN_RECORD = object({
   service: string(),
   connection: optional(SSH_CONNECTION),
   authInfo: optional(string()),
+  /** Set when an `ignore` rule matched the open: its close is not reported either. */
+  ignored: optional(boolean),
 });
 
 /** What the open hook records for the close. */
@@ -40,12 +42,16 @@ function recordPath(dir: string, pid: number): string {
   return `${dir}/sessions/${pid}.json`;
 }
 
-/** Records that the session of process `pid` opened at `time`. */
+/**
+ * Records that the session of process `pid` opened at `time`, and whether
+ * it is ignored.
+ */
 export async function recordOpen(
   dir: string,
   pid: number,
   session: Session,
   time: Date,
+  ignored = false,
 ): Promise<void> {
   const record: OpenRecord = {
     v: 1,
@@ -53,6 +59,7 @@ export async function recordOpen(
     user: session.user,
     service: session.service,
   };
+  if (ignored) record.ignored = true;
   if (session.connection) record.connection = session.connection;
   if (session.authInfo) record.authInfo = session.authInfo;
   await Deno.mkdir(`${dir}/sessions`, { recursive: true, mode: 0o700 });

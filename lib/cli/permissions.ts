@@ -18,18 +18,17 @@ export const PERMISSION_SET: Readonly<PermissionSet> =
 export interface ExtraPaths {
   read?: string[];
   write?: string[];
-  /** Replaces the set's `run` list (under `deno run` the executable is deno). */
+  /** Programs it may run besides the set's (under `deno run`, tattle's executable is deno). */
   run?: string[];
 }
 
 /** The set's `--allow-*` flags, with `extra` paths added. */
 export function permissionFlags(extra: ExtraPaths = {}): string[] {
   const lists: Record<string, boolean | string[]> = { ...PERMISSION_SET };
-  for (const name of ["read", "write"] as const) {
+  for (const name of ["read", "write", "run"] as const) {
     const base = lists[name];
     if (extra[name]?.length && base !== true) lists[name] = [...(base || []), ...extra[name]!];
   }
-  if (extra.run) lists.run = extra.run;
   return Object.entries(lists).flatMap(([name, value]) => {
     if (value === true) return [`--allow-${name}`];
     if (Array.isArray(value) && value.length > 0) return [`--allow-${name}=${value.join(",")}`];

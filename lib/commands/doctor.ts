@@ -13,6 +13,8 @@ import { type Identity, staticIdentity } from "../aws/identity.ts";
 import { OUTSIDE_EC2_HINT } from "../aws/imds.ts";
 import { partitionOf } from "../aws/partition.ts";
 import { sinkFor } from "../aws/sink.ts";
+import { describeRules } from "../capture/ignore.ts";
+import { ID_PROGRAM, resolveAccount } from "../capture/nss.ts";
 import { command } from "../cli/command.ts";
 import { VERSION } from "../cli/version.ts";
 import type { Config } from "../config/config.ts";
@@ -27,10 +29,12 @@ import { EXIT, messageOf } from "../util/errors.ts";
 /** `tattle doctor`. */
 export const doctor = command({
   name: "doctor",
-  summary: "check the PAM stack, config, identity, credentials and EventBridge",
+  summary:
+    "check the config, ignore rules, name service, PAM stack, identity, credentials and EventBridge",
   usage: "doctor [--send-test] [--root DIR] [OPTIONS]",
   description:
-    "Checks, in order: the config's trust and validity, the sshd PAM stack (no user_readenv=1, " +
+    "Checks, in order: the config's trust and validity, the ignore rules (listed), the name " +
+    "service (uid and groups of root), the sshd PAM stack (no user_readenv=1, " +
     "tattle's line through prlimit), the identity (IMDSv2 token and document, partition), the " +
     "credentials (their source, never the secret) and the EventBridge endpoint, each with ✓ or " +
     '✗, its time and what to do. --send-test also sends one event with session "test".',
@@ -52,6 +56,25 @@ export const doctor = command({
         await assertTrusted(config.spool_dir, "spool directory");
         await assertTrusted(config.state_dir, "state directory");
         return { value: config, detail: `${ctx.configPath}: trusted and valid` };
+      },
+    );
+    await run.after(
+      config,
+      "ignore rules",
+      "remove from ignore what the security team must see",
+      (config) => Promise.resolve({ value: true, detail: describeRules(config.ignore) }),
+    );
+    await run.check(
+      "name service",
+      "check nsswitch.conf and the directory service (sssd, LDAP): until then events go " +
+        "without uid and groups, and ignore.groups does not apply",
+      async () => {
+        const root = await resolveAccount("root");
+        if (!root) throw new Error(`${ID_PROGRAM} does not know root`);
+        return {
+          value: true,
+          detail: `${ID_PROGRAM}: root is uid ${root.uid}, groups ${root.groups.join(", ")}`,
+        };
       },
     );
     await run.check(

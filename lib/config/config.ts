@@ -7,7 +7,7 @@
  */
 
 import { configError, usageError } from "../util/errors.ts";
-import { ShapeError } from "../util/shape.ts";
+import { type Shape, ShapeError } from "../util/shape.ts";
 import {
   type Config,
   DEFAULTS,
@@ -49,13 +49,24 @@ export function parseConfigFile(text: string, path: string): Settings {
     return SETTINGS.parse(raw);
   } catch (error) {
     if (!(error instanceof ShapeError)) throw error;
-    const [key, ...rest] = error.path.split(/(?=[.[])/);
-    const where = rest.length > 0 ? ` (at ${error.path})` : "";
+    // The key is the path up to the first list index or free-form object's key
+    // (`resources[0]`, `extra_detail.a`); a nested setting's own keys are part of it.
+    const key = error.path.split("[")[0].split(".").slice(0, isNested(error.path) ? 2 : 1)
+      .join(".");
+    const where = key !== error.path ? ` (at ${error.path})` : "";
     const problem = error.problem === "is not a known key"
-      ? `unknown key "${key}"`
+      ? `unknown key "${error.path}"`
       : `"${key}" ${error.problem}${where}`;
     throw configError(`config file ${path}: ${problem}`);
   }
+}
+
+/** Whether the path is inside a setting declared with keys of its own (`ignore.users`). */
+function isNested(path: string): boolean {
+  const setting: Shape<unknown> | undefined =
+    (SETTINGS.properties as Record<string, Shape<unknown>>)[path.split(/[.[]/)[0]];
+  const shape = setting && "inner" in setting ? setting.inner as Shape<unknown> : setting;
+  return shape !== undefined && "properties" in shape;
 }
 
 /**

@@ -6,12 +6,15 @@
  * @module
  */
 
-import { type Identity, resolveIdentity } from "../aws/identity.ts";
+import { resolveIdentity } from "../aws/identity.ts";
+import { resolveAccount } from "../capture/nss.ts";
 import { sinkFor } from "../aws/sink.ts";
 import { VERSION } from "../cli/version.ts";
 import type { Config } from "../config/config.ts";
 import { buildEvent } from "../event/build.ts";
+import type { Account } from "../event/account.ts";
 import type { Deadline } from "../util/deadline.ts";
+import { messageOf } from "../util/errors.ts";
 import type { FlushContext } from "./flush.ts";
 import type { CapturedEvent } from "./record.ts";
 import { describeFailure } from "./sink.ts";
@@ -27,6 +30,7 @@ export function flushContextFor(
     settings: config,
     sink: (region) => sinkFor(config, region),
     identity: (step) => resolveIdentity(config, step, log),
+    account: accountsOf(log),
     log,
     version: VERSION,
     deadline,
@@ -46,13 +50,40 @@ export async function sendDirect(
   deadline: Deadline,
   log: (line: string) => void,
 ): Promise<void> {
-  const identity: Identity = record.identity ?? await resolveIdentity(config, deadline, log);
+  const [identity, account] = await Promise.all([
+    record.identity ?? resolveIdentity(config, deadline, log),
+    record.account ?? accountsOf(log)(record.session.user),
+  ]);
   const sink = await sinkFor(config, config.region ?? identity.region);
   try {
-    const event = await buildEvent(record, identity, config, VERSION);
+    const event = await buildEvent(
+      account ? { ...record, account } : record,
+      identity,
+      config,
+      VERSION,
+    );
     const [delivery] = await sink.send([event], deadline.signal);
     if (!delivery.ok) throw new Error(describeFailure(sink, delivery, config.timeout));
   } finally {
     sink.close();
   }
+}
+
+/**
+ * Name service lookups for one pass: each user once, and a failure said
+ * once, after which the events go without `uid` and `groups`.
+ */
+function accountsOf(log: (line: string) => void): (user: string) => Promise<Account | undefined> {
+  const known = new Map<string, Promise<Account | undefined>>();
+  return (user) => {
+    let account = known.get(user);
+    if (!account) {
+      account = resolveAccount(user).catch((error) => {
+        log(`warning: uid and groups of ${JSON.stringify(user)} left out: ${messageOf(error)}`);
+        return undefined;
+      });
+      known.set(user, account);
+    }
+    return account;
+  };
 }

@@ -12,6 +12,7 @@
  * @module
  */
 
+import type { Account } from "../event/account.ts";
 import type { Identity } from "../event/identity.ts";
 import { buildEvent, type EventSettings } from "../event/build.ts";
 import type { SessionEvent } from "../event/detail.ts";
@@ -41,6 +42,12 @@ export interface FlushContext {
   sink: (region: string) => Promise<Sink>;
   /** The host identity, for records captured before it was known. */
   identity: (deadline: Deadline) => Promise<Identity>;
+  /**
+   * The user's uid and groups, for records the hook did not resolve;
+   * `undefined` leaves them out (an unknown user, or a name service that
+   * failed, which the context reports itself).
+   */
+  account: (user: string) => Promise<Account | undefined>;
   /** Reports one event of note (drops, quarantines, failures). */
   log: (line: string) => void;
   version: string;
@@ -197,12 +204,18 @@ async function nextBatch(
 ): Promise<Array<Pending & { event: SessionEvent }>> {
   const batch = [];
   let bytes = 0;
-  for (const item of pending.slice(0, sink.maxBatch)) {
+  const candidates = pending.slice(0, sink.maxBatch);
+  // Every user of the batch at once: one name service round, not one per event.
+  const accounts = await Promise.all(
+    candidates.map((p) => p.record.account ?? ctx.account(p.record.session.user)),
+  );
+  for (const [i, item] of candidates.entries()) {
     const identity = identityOf(item);
     if (!identity) break;
     const carriesDropped = batch.length === 0 && spoolDropped > 0 ? spoolDropped : undefined;
+    const account = accounts[i];
     const event = await buildEvent(
-      item.record,
+      account ? { ...item.record, account } : item.record,
       identity,
       ctx.settings,
       ctx.version,

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { ACCOUNT } from "../event/account.ts";
 import { IDENTITY } from "../event/identity.ts";
 import { SESSION } from "../capture/pam.ts";
 import { type Infer, integer, object, optional, refine, string } from "../util/shape.ts";
@@ -29,6 +30,8 @@ export const RECORD = object({
   /** Set when the identity was known (cache or IMDS) at capture time. */
   identity: optional(IDENTITY),
   duration_seconds: optional(integer({ min: 0 })),
+  /** Set when the hook resolved the user (for an `ignore.groups` rule); else the sender does. */
+  account: optional(ACCOUNT),
 });
 
 /** One captured event. */

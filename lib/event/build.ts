@@ -70,6 +70,10 @@ export async function buildEvent(
   if (session.truncated.length > 0) detail.truncated = [...session.truncated];
   if (session.tamper?.length) detail.tamper = [...session.tamper];
   if (record.duration_seconds !== undefined) detail.duration_seconds = record.duration_seconds;
+  if (record.account) {
+    detail.uid = record.account.uid;
+    detail.groups = [...record.account.groups];
+  }
   if (spoolDropped) detail.spool_dropped = spoolDropped;
   for (const [key, value] of Object.entries(settings.extra_detail)) {
     if (!RESERVED_DETAIL_FIELDS.includes(key)) detail[key] = value;

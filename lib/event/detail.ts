@@ -44,6 +44,8 @@ export const DETAIL = object({
   tamper: optional(array(string())),
   duration_seconds: optional(integer({ min: 0 })),
   spool_dropped: optional(integer({ min: 1 })),
+  uid: optional(integer({ min: 0 })),
+  groups: optional(array(string())),
 });
 
 /** The Detail object: tattle's fields, then `extra_detail`'s. Unset optional fields are left out. */

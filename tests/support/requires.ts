@@ -1,6 +1,7 @@
 /**
- * Tests that need a tool this machine may lack: they say why they skip, and
- * under `CI=true` (where `.ci/run` installs every tool) they fail instead.
+ * Tests that need a tool or a privilege this machine may lack: they say why
+ * they skip, and under `CI=true` (where `.ci/run` installs every tool and
+ * runs as root) they fail instead.
  */
 
 /**
@@ -16,8 +17,17 @@ export function lacks(paths: string[], install: string): boolean {
       return true;
     }
   });
-  if (absent.length === 0) return false;
-  const reason = `${absent.join(", ")} missing (${install})`;
+  return skipUnless(absent.length ? `${absent.join(", ")} missing` : undefined, install);
+}
+
+/** Whether the test must skip because it is not root; says so. Throws under `CI=true`. */
+export function notRoot(why: string): boolean {
+  return skipUnless(Deno.uid() === 0 ? undefined : "not root", why);
+}
+
+function skipUnless(missing: string | undefined, remedy: string): boolean {
+  if (missing === undefined) return false;
+  const reason = `${missing} (${remedy})`;
   if (Deno.env.get("CI") === "true") throw new Error(`cannot run in CI: ${reason}`);
   console.log(`  skipped: ${reason}`);
   return true;

@@ -138,6 +138,20 @@ export function pamEnv(overrides: Record<string, string> = {}): Record<string, s
   };
 }
 
+/**
+ * pam_exec's own items for `user`'s session from 203.0.113.9, in pam_exec's
+ * order: what follows the PAM environment in the hook's environment.
+ */
+export function pamExecItems(type = "open_session", user = "alice"): Array<[string, string]> {
+  return [
+    ["PAM_SERVICE", "sshd"],
+    ["PAM_USER", user],
+    ["PAM_TTY", "ssh"],
+    ["PAM_RHOST", "203.0.113.9"],
+    ["PAM_TYPE", type],
+  ];
+}
+
 /** Writes `config` as JSON into a fresh temporary directory; returns its path. */
 export async function writeConfig(config: Record<string, unknown>): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "tattle-test-" });
@@ -166,17 +180,22 @@ export async function testHome(config: Record<string, unknown>) {
 
 /** Running `tattle sender` processes for `configPath` (the test may read /proc; tattle may not). */
 export function senderPids(configPath: string): number[] {
-  const pids: number[] = [];
+  const parents = new Map<number, number>();
   for (const entry of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(entry.name)) continue;
     try {
       const argv = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`).split("\0");
-      if (argv.includes("sender") && argv.includes(configPath)) pids.push(Number(entry.name));
+      if (!argv.includes("sender") || !argv.includes(configPath)) continue;
+      // The field after the parenthesized command name, then the state: the parent's pid.
+      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+      parents.set(Number(entry.name), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
     } catch {
       // gone meanwhile
     }
   }
-  return pids;
+  // A sender's child between fork and exec (its `id` lookups) still shows the
+  // sender's command line: it is not a second sender.
+  return [...parents].filter(([, parent]) => !parents.has(parent)).map(([pid]) => pid);
 }
 
 /** Samples {@link senderPids} every `everyMs` until stopped; returns the most seen at once. */

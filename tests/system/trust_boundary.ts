@@ -128,6 +128,8 @@ Deno.test({
           assert.deepEqual(details.map((d) => d.session), ["opened", "closed"]);
           for (const d of details) {
             assert.equal(d.username, w.mallory.name);
+            assert.equal(d.uid, w.mallory.uid, "uid from the name service");
+            assert.deepEqual(d.groups, [w.mallory.name], "her groups, from the name service");
             assert.equal(d.remote_host, "127.0.0.1");
             assert.equal(d.source_ip, "127.0.0.1");
             assert.equal(d.service, sshd.service);
@@ -161,7 +163,11 @@ Deno.test({
   sanitizeResources: false,
   async fn(t) {
     const systemPamBefore = sha256(SYSTEM_PAM);
-    await using s = await scenario({ mode: "background", timeout: TIMEOUT_S }, { tls: true });
+    // A host that ignores root's sessions: mallory's forged PAM_USER=root must not hide hers.
+    await using s = await scenario(
+      { mode: "background", timeout: TIMEOUT_S, ignore: { users: ["root"] } },
+      { tls: true },
+    );
     const cleanups = new Cleanups();
     try {
       const w = await world(s, cleanups);
@@ -180,30 +186,33 @@ Deno.test({
         ],
       });
 
-      await t.step("every PAM_* forgery fails; tamper names what was tried", async () => {
-        const { ms, details } = await w.login(sshd, w.mallory);
-        assert(ms < LOGIN_BOUND_MS, `the login took ${ms.toFixed(0)} ms`);
-        assert.deepEqual(details.map((d) => d.session), ["opened", "closed"]);
-        for (const d of details) {
-          assert.equal(d.username, w.mallory.name);
-          assert.equal(d.remote_host, "127.0.0.1");
-          assert.equal(d.service, sshd.service);
-          assert.notEqual(d.tty, "/dev/console");
-          assert.equal(d.source_ip, undefined, "the forged SSH_CONNECTION is not reported");
-          assert.deepEqual(d.tamper, [
-            "DENO_CERT",
-            "LD_PRELOAD",
-            "NODE_DEBUG",
-            "NODE_EXTRA_CA_CERTS",
-            "PAM_RHOST",
-            "PAM_SERVICE",
-            "PAM_TTY",
-            "PAM_TYPE",
-            "PAM_USER",
-            "SSH_CONNECTION",
-          ]);
-        }
-      });
+      await t.step(
+        "every PAM_* forgery fails, PAM_USER=root hides nothing; tamper names what was tried",
+        async () => {
+          const { ms, details } = await w.login(sshd, w.mallory);
+          assert(ms < LOGIN_BOUND_MS, `the login took ${ms.toFixed(0)} ms`);
+          assert.deepEqual(details.map((d) => d.session), ["opened", "closed"]);
+          for (const d of details) {
+            assert.equal(d.username, w.mallory.name);
+            assert.equal(d.remote_host, "127.0.0.1");
+            assert.equal(d.service, sshd.service);
+            assert.notEqual(d.tty, "/dev/console");
+            assert.equal(d.source_ip, undefined, "the forged SSH_CONNECTION is not reported");
+            assert.deepEqual(d.tamper, [
+              "DENO_CERT",
+              "LD_PRELOAD",
+              "NODE_DEBUG",
+              "NODE_EXTRA_CA_CERTS",
+              "PAM_RHOST",
+              "PAM_SERVICE",
+              "PAM_TTY",
+              "PAM_TYPE",
+              "PAM_USER",
+              "SSH_CONNECTION",
+            ]);
+          }
+        },
+      );
 
       await t.step("the FIFO stopped nothing: a second user's events are delivered", async () => {
         const { details } = await w.login(sshd, w.alice);

@@ -1,0 +1,135 @@
+/**
+ * Who logged in, and only the logins that matter: `uid` and `groups` from
+ * this machine's name service for a real user made for the test, and the
+ * config's `ignore` rules, all through tattle run as pam_exec runs it under
+ * the permission set.
+ */
+
+import assert from "node:assert/strict";
+import { localUser } from "./support/local_user.ts";
+import { notRoot } from "./support/requires.ts";
+import { type Scenario, scenario } from "./support/scenario.ts";
+import { pamEnv, pamExecItems, senderPids } from "./support/tattle.ts";
+
+const MAKES_USERS = "it creates a user and a group with useradd and groupadd";
+
+/** Nothing happened: no event, no spool file, no request to IMDS or EventBridge, no sender. */
+function assertNothing(s: Scenario, result: { code: number; stderr: string; stdout: string }) {
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stderr, "");
+  assert.equal(result.stdout, "");
+  assert.deepEqual(s.events.received, []);
+  assert.equal(s.events.requestCount, 0, "no request to EventBridge");
+  assert.deepEqual(s.imds.requests, [], "no request to IMDS");
+  let spooled: string[] = [];
+  try {
+    spooled = s.spooled();
+  } catch {
+    // no spool directory at all: nothing was ever spooled
+  }
+  assert.deepEqual(spooled, [], "no spool file");
+  assert.deepEqual(senderPids(s.home.configPath), [], "no sender");
+}
+
+Deno.test("a real user in a group made for the test: uid and groups in the delivered event", async (t) => {
+  if (notRoot(MAKES_USERS)) return;
+  await using user = await localUser();
+  const expected = { uid: user.uid, groups: [user.group, user.name].sort() };
+  for (const mode of ["inline", "background"] as const) {
+    await t.step(
+      `${mode}: resolved ${mode === "inline" ? "by the hook's flush" : "by the sender"}`,
+      async () => {
+        await using s = await scenario({ mode });
+        const result = await s.run(pamEnv({ PAM_USER: user.name }));
+        assert.equal(result.code, 0, result.stderr);
+        assert(await s.until(() => s.events.received.length === 1));
+        const { detail } = s.events.received[0];
+        assert.equal(detail.username, user.name);
+        assert.deepEqual({ uid: detail.uid, groups: detail.groups }, expected);
+      },
+    );
+  }
+});
+
+Deno.test("a user the name service does not know still produces an event, without uid and groups", async () => {
+  await using s = await scenario();
+  const result = await s.run(pamEnv({ PAM_USER: "no-such-user-tattle" }));
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stderr, "");
+  const { detail } = s.events.received[0];
+  assert.equal(detail.username, "no-such-user-tattle");
+  assert(!("uid" in detail) && !("groups" in detail), JSON.stringify(detail));
+});
+
+Deno.test("ignore.users, ignore.services, ignore.groups: nothing at all, exit 0", async (t) => {
+  if (notRoot(MAKES_USERS)) return;
+  await using user = await localUser();
+  const cases = [
+    { rule: { users: ["ansible"] }, env: pamEnv({ PAM_USER: "ansible" }) },
+    { rule: { services: ["cron-ssh"] }, env: pamEnv({ PAM_SERVICE: "cron-ssh" }) },
+    { rule: { groups: [user.group] }, env: pamEnv({ PAM_USER: user.name }) },
+  ];
+  for (const { rule, env } of cases) {
+    for (const mode of ["inline", "background"]) {
+      await t.step(`${JSON.stringify(rule)}, ${mode}`, async () => {
+        await using s = await scenario({ mode, ignore: rule });
+        assertNothing(s, await s.run(env));
+        assertNothing(s, await s.run({ ...env, PAM_TYPE: "close_session" }));
+      });
+    }
+  }
+  await t.step("a user in none of the rules is reported", async () => {
+    await using s = await scenario({ ignore: { users: ["ansible"], groups: [user.group] } });
+    assert.equal((await s.run(pamEnv({ PAM_USER: "alice" }))).code, 0);
+    assert.equal(s.events.received[0].detail.username, "alice");
+  });
+});
+
+Deno.test("a forged PAM_USER copy is neither ignored nor reported under the forged name", async (t) => {
+  if (notRoot(MAKES_USERS)) return;
+  await using user = await localUser();
+  for (
+    const [name, rule, forged] of [
+      ["ignore.users", { users: ["ansible"] }, "ansible"],
+      ["ignore.groups", { groups: [user.group] }, user.name],
+    ] as const
+  ) {
+    await t.step(`${name}: ~/.pam_environment says PAM_USER=${forged}`, async () => {
+      await using s = await scenario({ ignore: rule });
+      const result = await s.runWithEntries([["PAM_USER", forged], ...pamExecItems()]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(s.events.received.length, 1, "reported");
+      const { detail } = s.events.received[0];
+      assert.equal(detail.username, "alice");
+      assert.deepEqual(detail.tamper, ["PAM_USER"]);
+    });
+  }
+});
+
+Deno.test("a close follows its open, whatever the rules say by then", async (t) => {
+  await t.step("open reported, then the user ignored: the close is reported", async () => {
+    await using s = await scenario();
+    assert.equal((await s.run(pamEnv({ PAM_USER: "ansible" }))).code, 0);
+    await s.setConfig({ ignore: { users: ["ansible"] } });
+    const close = await s.run(pamEnv({ PAM_USER: "ansible", PAM_TYPE: "close_session" }));
+    assert.equal(close.code, 0, close.stderr);
+    assert.deepEqual(s.events.received.map((e) => e.detail.session), ["opened", "closed"]);
+    assert.equal(typeof s.events.received[1].detail.duration_seconds, "number");
+  });
+  await t.step("open ignored, then the rule removed: the close is not reported", async () => {
+    await using s = await scenario({ ignore: { users: ["ansible"] } });
+    assertNothing(s, await s.run(pamEnv({ PAM_USER: "ansible" })));
+    await s.setConfig({ ignore: {} });
+    assertNothing(s, await s.run(pamEnv({ PAM_USER: "ansible", PAM_TYPE: "close_session" })));
+    assert.equal((await s.run(pamEnv({ PAM_USER: "ansible" }))).code, 0);
+    assert.equal(s.events.received.length, 1, "the next session is reported");
+  });
+});
+
+Deno.test("--dry-run says which rule ignores the session", async () => {
+  await using s = await scenario({ ignore: { users: ["ansible"] } });
+  const result = await s.run(pamEnv({ PAM_USER: "ansible" }), ["--dry-run"]);
+  assert.equal(result.code, 0);
+  assert.equal(result.stdout, "");
+  assert.match(result.stderr, /no event: the session is ignored \(ignore.users has "ansible"\)/);
+});
