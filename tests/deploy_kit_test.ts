@@ -24,7 +24,12 @@ Deno.test("the CloudFormation template has the rule, topic, subscription and top
   ]);
   const rule = template.Resources.SessionRule.Properties;
   assert.deepEqual(rule.EventBusName, { Ref: "EventBusName" });
-  assert.deepEqual(rule.EventPattern.source, [{ Ref: "EventSource" }], "the source is a parameter");
+  const [condition, withGroup, without] = rule.EventPattern["Fn::If"];
+  assert.equal(condition, "HasAlertGroup");
+  for (const pattern of [withGroup, without]) {
+    assert.deepEqual(pattern.source, [{ Ref: "EventSource" }], "the source is a parameter");
+  }
+  assert.deepEqual(withGroup.detail, { groups: [{ Ref: "AlertGroup" }] });
   const statement = template.Resources.SessionTopicPolicy.Properties.PolicyDocument.Statement[0];
   assert.equal(statement.Principal.Service, "events.amazonaws.com");
   assert.equal(statement.Action, "sns:Publish");

@@ -60,6 +60,16 @@ async function motoServer() {
   };
 }
 
+/** The stack's rule, deployed into moto with `parameters`, and the messages its queue received. */
+async function deployStack(motoUrl: string, parameters: Record<string, string> = {}) {
+  const queue = await helper(motoUrl, "deploy", TEMPLATE, JSON.stringify(parameters));
+  return {
+    // deno-lint-ignore no-explicit-any
+    received: async (): Promise<any[]> =>
+      (JSON.parse(await helper(motoUrl, "receive", queue)) as string[]).map((b) => JSON.parse(b)),
+  };
+}
+
 const HOSTILE = ['al"ice', "bob\\", "tab\there", "ctrl\u0001x", "new\nline", "😀 émile", "<user>"];
 
 Deno.test({
@@ -68,7 +78,7 @@ Deno.test({
   ignore: missing !== undefined,
   async fn() {
     await using moto = await motoServer();
-    const queue = await helper(moto.url, "deploy", TEMPLATE, "{}");
+    const stack = await deployStack(moto.url);
     await using s = await scenario({ endpoint_url: moto.url });
     for (const [i, name] of HOSTILE.entries()) {
       const result = await s.run(pamEnv({
@@ -90,9 +100,8 @@ Deno.test({
         },
       ]),
     );
-    const bodies: string[] = JSON.parse(await helper(moto.url, "receive", queue));
-    assert.equal(bodies.length, HOSTILE.length, "tattle's events only");
-    const messages = bodies.map((b) => JSON.parse(b));
+    const messages = await stack.received();
+    assert.equal(messages.length, HOSTILE.length, "tattle's events only");
     for (const [i, name] of HOSTILE.entries()) {
       const m = messages.find((m) => m.event.detail.username === name);
       assert(m, `the event of ${JSON.stringify(name)} arrived, its name intact`);
@@ -112,17 +121,30 @@ Deno.test({
   ignore: missing !== undefined,
   async fn() {
     await using moto = await motoServer();
-    const queue = await helper(
-      moto.url,
-      "deploy",
-      TEMPLATE,
-      JSON.stringify({ EventSource: "com.example.ssh" }),
-    );
+    const stack = await deployStack(moto.url, { EventSource: "com.example.ssh" });
     await using s = await scenario({ endpoint_url: moto.url, source: "com.example.ssh" });
     assert.equal((await s.run()).code, 0);
     await s.setConfig({ source: "com.unbounce.tattle" });
     assert.equal((await s.run()).code, 0);
-    const bodies: string[] = JSON.parse(await helper(moto.url, "receive", queue));
-    assert.deepEqual(bodies.map((b) => JSON.parse(b).event.source), ["com.example.ssh"]);
+    const messages = await stack.received();
+    assert.deepEqual(messages.map((m) => m.event.source), ["com.example.ssh"]);
+  },
+});
+
+Deno.test({
+  name: "moto: with AlertGroup, a member's session arrives and a non-member's does not",
+  ignore: missing !== undefined,
+  async fn() {
+    await using moto = await motoServer();
+    // Users every Debian system has: root (group root) and nobody (group nogroup).
+    const stack = await deployStack(moto.url, { AlertGroup: "root" });
+    await using s = await scenario({ endpoint_url: moto.url });
+    for (const user of ["nobody", "root", "no-such-user-tattle"]) {
+      const result = await s.run(pamEnv({ PAM_USER: user }));
+      assert.equal(result.code, 0, result.stderr);
+    }
+    const events = (await stack.received()).map((m) => m.event);
+    assert.deepEqual(events.map((e) => e.detail.username), ["root"]);
+    assert(events[0].detail.groups.includes("root"), JSON.stringify(events[0].detail));
   },
 });
