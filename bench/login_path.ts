@@ -112,6 +112,50 @@ async function measureResolution() {
   return { sender, hook };
 }
 
+/** A process's resident memory (MiB) and CPU so far (ms), from /proc. */
+function processFigures(pid: number) {
+  const rss = /VmRSS:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${pid}/status`))!;
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const [utime, stime] = stat.slice(stat.lastIndexOf(")") + 2).split(" ").slice(11, 13);
+  const tick = 1000 / 100; // CLK_TCK
+  return { rssMiB: Number(rss[1]) / 1024, cpuMs: (Number(utime) + Number(stime)) * tick };
+}
+
+/**
+ * The resident sender's trade-off: the memory it keeps for good, against
+ * the CPU a burst of logins costs with it and without it.
+ */
+async function measureResident() {
+  const rig = await tattleRig();
+  await using _ = rig.s;
+  const { s, argv, envs } = rig;
+  const resident = new Deno.Command(argv[0], {
+    args: [...argv.slice(1, -2), "sender", "--resident", ...argv.slice(-2)],
+    env: TATTLE_BIN ? {} : { DENO_DIR: await cacheDir(), DENO_NO_UPDATE_CHECK: "1" },
+    clearEnv: true,
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    await s.until(() => senderPids(s.home.configPath).length === 1, 10_000);
+    await new Promise((r) => setTimeout(r, 2000));
+    const idle = processFigures(resident.pid);
+    const before = s.events.received.length;
+    const result = await burst(argv, envs(20));
+    await s.until(() => s.events.received.length >= before + 20, 60_000);
+    const after = processFigures(resident.pid);
+    const hooksCpu = result.hooks.reduce((sum, h) => sum + h.cpu, 0);
+    return {
+      idleRss: idle.rssMiB,
+      busyRss: after.rssMiB,
+      cpuPerLogin20: ms(hooksCpu / 20) + (after.cpuMs - idle.cpuMs) / 20,
+    };
+  } finally {
+    resident.kill("SIGTERM");
+    await resident.status;
+  }
+}
+
 /** tattle's figures. */
 async function measureTattle() {
   const rig = await tattleRig();
@@ -229,6 +273,7 @@ async function measureGo() {
 
 const t = await measureTattle();
 const r = await measureResolution();
+const resident = await measureResident();
 const g = await measureGo();
 const ratio = (mine: number, theirs?: number) => theirs ? `${(mine / theirs).toFixed(2)}×` : "";
 const f = (n: number) => n.toFixed(1);
@@ -282,4 +327,12 @@ console.log(
     } ms CPU with the sender; by the hook ` +
     `(ignore.groups set): hook ${f(r.hook.hookWall)} ms wall, ${f(r.hook.hookCpu)} ms CPU, ` +
     `${f(r.hook.perLogin)} ms CPU with the sender`,
+);
+console.log(
+  `resident sender: ${f(resident.idleRss)} MiB resident when idle, ${
+    f(resident.busyRss)
+  } MiB after a burst; ` +
+    `burst of 20 with it: ${f(resident.cpuPerLogin20)} ms CPU per login (without it: ${
+      f(t.bursts[20].cpuPerLogin)
+    } ms)`,
 );
