@@ -14,11 +14,11 @@
 
 import type { Account } from "../event/account.ts";
 import type { Identity } from "../event/identity.ts";
-import { buildEvent, type EventSettings } from "../event/build.ts";
+import type { EventSettings } from "../event/build.ts";
 import type { SessionEvent } from "../event/detail.ts";
 import { type Deadline, sleep, stepDeadline } from "../util/deadline.ts";
 import { messageOf } from "../util/errors.ts";
-import type { CapturedEvent } from "./record.ts";
+import { nextBatch, type Pending } from "./batch.ts";
 import { writeMetrics } from "./metrics.ts";
 import { type Delivery, describeFailure, type Sink } from "./sink.ts";
 import { recordPass, spoolStatus } from "./stats.ts";
@@ -88,11 +88,6 @@ export interface FlushOptions {
 
 const BASE_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5_000;
-
-interface Pending {
-  name: string;
-  record: CapturedEvent;
-}
 
 /** Sends what is spooled in `ctx.dir`; the caller holds the spool's lock. */
 export async function flushSpool(
@@ -192,41 +187,6 @@ async function readAll(
     }
   }
   return records;
-}
-
-/** The next records that fit one send, with their events. */
-async function nextBatch(
-  sink: Sink,
-  pending: Pending[],
-  identityOf: (p: Pending) => Identity | undefined,
-  ctx: FlushContext,
-  spoolDropped: number,
-): Promise<Array<Pending & { event: SessionEvent }>> {
-  const batch = [];
-  let bytes = 0;
-  const candidates = pending.slice(0, sink.maxBatch);
-  // Every user of the batch at once: one name service round, not one per event.
-  const accounts = await Promise.all(
-    candidates.map((p) => p.record.account ?? ctx.account(p.record.session.user)),
-  );
-  for (const [i, item] of candidates.entries()) {
-    const identity = identityOf(item);
-    if (!identity) break;
-    const carriesDropped = batch.length === 0 && spoolDropped > 0 ? spoolDropped : undefined;
-    const account = accounts[i];
-    const event = await buildEvent(
-      account ? { ...item.record, account } : item.record,
-      identity,
-      ctx.settings,
-      ctx.version,
-      carriesDropped,
-    );
-    const size = sink.size(event);
-    if (batch.length > 0 && bytes + size > sink.maxBatchBytes) break;
-    bytes += size;
-    batch.push({ ...item, event });
-  }
-  return batch;
 }
 
 /** Applies what the sink said about a batch; returns the records to retry. */
