@@ -14,7 +14,14 @@
  */
 
 import { scenario } from "../tests/support/scenario.ts";
-import { cacheDir, denoRunArgs, pamEnv, senderPids, TATTLE_BIN } from "../tests/support/tattle.ts";
+import {
+  cacheDir,
+  denoRunArgs,
+  pamEnv,
+  procStat,
+  senderPids,
+  TATTLE_BIN,
+} from "../tests/support/tattle.ts";
 
 const LONE_RUNS = Number(Deno.env.get("BENCH_RUNS") ?? 11);
 const BURST = new URL("../tests/support/burst.py", import.meta.url).pathname;
@@ -115,8 +122,7 @@ async function measureResolution() {
 /** A process's resident memory (MiB) and CPU so far (ms), from /proc. */
 function processFigures(pid: number) {
   const rss = /VmRSS:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${pid}/status`))!;
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  const [utime, stime] = stat.slice(stat.lastIndexOf(")") + 2).split(" ").slice(11, 13);
+  const [utime, stime] = procStat(pid).slice(11, 13);
   const tick = 1000 / 100; // CLK_TCK
   return { rssMiB: Number(rss[1]) / 1024, cpuMs: (Number(utime) + Number(stime)) * tick };
 }
@@ -127,33 +133,21 @@ function processFigures(pid: number) {
  */
 async function measureResident() {
   const rig = await tattleRig();
-  await using _ = rig.s;
-  const { s, argv, envs } = rig;
-  const resident = new Deno.Command(argv[0], {
-    args: [...argv.slice(1, -2), "sender", "--resident", ...argv.slice(-2)],
-    env: TATTLE_BIN ? {} : { DENO_DIR: await cacheDir(), DENO_NO_UPDATE_CHECK: "1" },
-    clearEnv: true,
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  try {
-    await s.until(() => senderPids(s.home.configPath).length === 1, 10_000);
-    await new Promise((r) => setTimeout(r, 2000));
-    const idle = processFigures(resident.pid);
-    const before = s.events.received.length;
-    const result = await burst(argv, envs(20));
-    await s.until(() => s.events.received.length >= before + 20, 60_000);
-    const after = processFigures(resident.pid);
-    const hooksCpu = result.hooks.reduce((sum, h) => sum + h.cpu, 0);
-    return {
-      idleRss: idle.rssMiB,
-      busyRss: after.rssMiB,
-      cpuPerLogin20: ms(hooksCpu / 20) + (after.cpuMs - idle.cpuMs) / 20,
-    };
-  } finally {
-    resident.kill("SIGTERM");
-    await resident.status;
-  }
+  await using s = rig.s;
+  await using resident = await s.startSender(["--resident"]);
+  await s.until(() => senderPids(s.home.configPath).length === 1, 10_000);
+  await new Promise((r) => setTimeout(r, 2000));
+  const idle = processFigures(resident.pid);
+  const before = s.events.received.length;
+  const result = await burst(rig.argv, rig.envs(20));
+  await s.until(() => s.events.received.length >= before + 20, 60_000);
+  const after = processFigures(resident.pid);
+  const hooksCpu = result.hooks.reduce((sum, h) => sum + h.cpu, 0);
+  return {
+    idleRss: idle.rssMiB,
+    busyRss: after.rssMiB,
+    cpuPerLogin20: ms(hooksCpu / 20) + (after.cpuMs - idle.cpuMs) / 20,
+  };
 }
 
 /** tattle's figures. */

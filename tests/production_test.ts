@@ -135,11 +135,7 @@ int fsync(int fd) {
 
 Deno.test("a disk that stalls: the event is spooled, or sent directly, never lost silently", async (t) => {
   if (lacks(["/usr/bin/gcc"], "apt-get install gcc")) return;
-  const env = async (library: string) => ({
-    ...pamEnv(),
-    DENO_DIR: await cacheDir(),
-    LD_PRELOAD: library,
-  });
+  const slowed = (library: string) => ({ ...pamEnv(), LD_PRELOAD: library });
   {
     // Under `deno run`, loading the SDK the first time after a change writes Deno's own
     // caches (SQLite, which fsyncs): warm them, so that only tattle's writes are slowed.
@@ -150,28 +146,17 @@ Deno.test("a disk that stalls: the event is spooled, or sent directly, never los
     "fsync 2 s slower (two per write): within the write's bound, spooled then sent",
     async () => {
       await using s = await scenario({ timeout: 5 }); // the network has time: the disk is under test
-      const run = await new Deno.Command(Deno.execPath(), {
-        args: [...denoRunArgs(s.home.access), "--config", s.home.configPath],
-        env: await env(await slowFsync(s.home.dir, 2)),
-        clearEnv: true,
-        stdin: "null",
-      }).output();
-      assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
+      const run = await s.run(slowed(await slowFsync(s.home.dir, 2)));
+      assert.equal(run.code, 0, run.stderr);
       assert.equal(s.deliveredIds().length, 1);
     },
   );
   await t.step("fsync 12 s slower: past the write's bound, sent directly and said", async () => {
     await using s = await scenario({ timeout: 5 }); // the network has time: the disk is under test
-    const run = await new Deno.Command(Deno.execPath(), {
-      args: [...denoRunArgs(s.home.access), "--config", s.home.configPath],
-      env: await env(await slowFsync(s.home.dir, 12)),
-      clearEnv: true,
-      stdin: "null",
-    }).output();
-    const stderr = new TextDecoder().decode(run.stderr);
-    assert.equal(run.code, 0, stderr);
+    const run = await s.run(slowed(await slowFsync(s.home.dir, 12)));
+    assert.equal(run.code, 0, run.stderr);
     assert.match(
-      stderr,
+      run.stderr,
       /warning: spool .* is not usable: writing took more than 10 s; the event was sent directly/,
     );
     assert.equal(s.deliveredIds().length, 1);

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { scenario } from "./support/scenario.ts";
-import { cacheDir, denoRunArgs, pamEnv, senderPids, watchSenders } from "./support/tattle.ts";
+import { pamEnv, senderPids, watchSenders } from "./support/tattle.ts";
 
 Deno.test("a burst of 30 background logins: one sender, full batches, each event once", async () => {
   await using s = await scenario({ mode: "background" });
@@ -33,62 +33,36 @@ Deno.test("a burst of 30 background logins: one sender, full batches, each event
 
 Deno.test("a resident sender delivers everything, and hooks start no other", async () => {
   await using s = await scenario({ mode: "background" });
-  const resident = new Deno.Command(Deno.execPath(), {
-    args: [...denoRunArgs(s.home.access), "sender", "--resident", "--config", s.home.configPath],
-    env: { DENO_DIR: await cacheDir(), DENO_NO_UPDATE_CHECK: "1" },
-    clearEnv: true,
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  try {
-    assert(await s.until(() => senderPids(s.home.configPath).length === 1), "it runs");
-    await new Promise((r) => setTimeout(r, 300)); // it holds the spool
-    const watch = watchSenders(s.home.configPath);
-    for (let i = 0; i < 5; i++) {
-      const result = await s.run(pamEnv({ PAM_USER: `user${i}` }));
-      assert.equal(result.code, 0, result.stderr);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    assert(await s.until(() => s.deliveredIds().length === 5, 10_000));
-    const { started } = watch.stop();
-    assert.equal(started, 1, "only the resident one");
-    assert.deepEqual(senderPids(s.home.configPath), [resident.pid]);
-  } finally {
-    resident.kill("SIGTERM");
-    await resident.status;
+  await using resident = await s.startSender(["--resident"]);
+  assert(await s.until(() => senderPids(s.home.configPath).length === 1), "it runs");
+  await new Promise((r) => setTimeout(r, 300)); // it holds the spool
+  const watch = watchSenders(s.home.configPath);
+  for (let i = 0; i < 5; i++) {
+    const result = await s.run(pamEnv({ PAM_USER: `user${i}` }));
+    assert.equal(result.code, 0, result.stderr);
+    await new Promise((r) => setTimeout(r, 200));
   }
+  assert(await s.until(() => s.deliveredIds().length === 5, 10_000));
+  const { started } = watch.stop();
+  assert.equal(started, 1, "only the resident one");
+  assert.deepEqual(senderPids(s.home.configPath), [resident.pid]);
 });
 
 Deno.test("inline hooks whose events the running sender delivered exit 0, with no false failure", async () => {
   // A budget a loaded CI machine meets: what is tested is the outcome the hooks report.
   await using s = await scenario({ mode: "inline", timeout: 5 });
-  const resident = new Deno.Command(Deno.execPath(), {
-    args: [...denoRunArgs(s.home.access), "sender", "--resident", "--config", s.home.configPath],
-    env: { DENO_DIR: await cacheDir(), DENO_NO_UPDATE_CHECK: "1" },
-    clearEnv: true,
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let exited = false;
-  const status = resident.status.then((st) => (exited = true, st));
-  const said = new Response(resident.stderr).text();
-  try {
-    assert(await s.until(() => senderPids(s.home.configPath).length === 1));
-    await new Promise((r) => setTimeout(r, 300));
-    const results = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => s.run(pamEnv({ PAM_USER: `user${i}` }))),
-    );
-    for (const r of results) {
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stderr, "", "nothing reported: the event was delivered");
-    }
-    const ids = s.deliveredIds();
-    assert.equal(ids.length, 10);
-    assert.equal(new Set(ids).size, 10);
-    if (exited) assert.fail(`the resident sender left: ${await said}`);
-  } finally {
-    if (!exited) resident.kill("SIGTERM"); // it has not left, the assertion above says
-    await status;
-    await said;
+  await using resident = await s.startSender(["--resident"]);
+  assert(await s.until(() => senderPids(s.home.configPath).length === 1));
+  await new Promise((r) => setTimeout(r, 300));
+  const results = await Promise.all(
+    Array.from({ length: 10 }, (_, i) => s.run(pamEnv({ PAM_USER: `user${i}` }))),
+  );
+  for (const r of results) {
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "", "nothing reported: the event was delivered");
   }
+  const ids = s.deliveredIds();
+  assert.equal(ids.length, 10);
+  assert.equal(new Set(ids).size, 10);
+  if (resident.exited()) assert.fail(`the resident sender left: ${await resident.stderr}`);
 });

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { scenario } from "./support/scenario.ts";
-import { cacheDir, denoRunArgs, runTattle, senderPids } from "./support/tattle.ts";
+import { runTattle, senderPids } from "./support/tattle.ts";
 
 Deno.test("status of a healthy spool: the figures, exit 0", async () => {
   await using s = await scenario();
@@ -48,23 +48,12 @@ Deno.test("a spool stuck past alert_after fails status (69) and flush (69), even
     /the spool is stuck: 1 event\(s\), the oldest \d+ s old \(alert_after 1 s\); last error: .*AccessDeniedException/,
   );
 
-  const resident = new Deno.Command(Deno.execPath(), {
-    args: [...denoRunArgs(s.home.access), "sender", "--resident", "--config", s.home.configPath],
-    env: { DENO_DIR: await cacheDir(), DENO_NO_UPDATE_CHECK: "1" },
-    clearEnv: true,
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  try {
-    assert(await s.until(() => senderPids(s.home.configPath).length === 1));
-    await new Promise((r) => setTimeout(r, 500));
-    const busy = await s.flush();
-    assert.match(busy.stdout, /a sender is sending/);
-    assert.equal(busy.code, 69, "stuck outranks busy");
-  } finally {
-    resident.kill("SIGTERM");
-    await resident.status;
-  }
+  await using _resident = await s.startSender(["--resident"]);
+  assert(await s.until(() => senderPids(s.home.configPath).length === 1));
+  await new Promise((r) => setTimeout(r, 500));
+  const busy = await s.flush();
+  assert.match(busy.stdout, /a sender is sending/);
+  assert.equal(busy.code, 69, "stuck outranks busy");
 });
 
 Deno.test("failed/ holding events fails status and flush (65) until --requeue-failed after the fix", async () => {

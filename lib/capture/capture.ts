@@ -62,6 +62,11 @@ export async function captureEvent(
   host: HostFacts,
   warn: (line: string) => void,
 ): Promise<Capture> {
+  // An open judged by ignore.groups needs the name service: ask it meanwhile, as
+  // a login waits for every millisecond here (a close asks only without its open).
+  const openAccount = session.state === "opened" && needsGroups(config.ignore)
+    ? lookUp(host, session.user, warn)
+    : undefined;
   // The identity cache and session records live here: refuse it if others can change it
   // (the cache is read meanwhile, and used only once the directory is trusted).
   const [, identity] = await Promise.all([
@@ -83,7 +88,9 @@ export async function captureEvent(
   if (open) {
     if (open.ignored) ignored = "the session's open was ignored";
   } else {
-    if (needsGroups(config.ignore)) account = await lookUp(host, session.user, warn);
+    if (needsGroups(config.ignore)) {
+      account = await (openAccount ?? lookUp(host, session.user, warn));
+    }
     ignored = ignoredBy(config.ignore, session.user, session.service, account?.groups);
   }
   if (session.state === "opened") {

@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { Account } from "../event/account.ts";
+import { ACCOUNT, type Account } from "../event/account.ts";
 
 /** The program; the permission set allows running exactly this one. */
 export const ID_PROGRAM = "/usr/bin/id";
@@ -87,8 +87,12 @@ export async function resolveAccount(
 export function parseAccount(uidOut: Uint8Array, groupsOut: Uint8Array): Account | undefined {
   const decoder = new TextDecoder();
   const uidText = decoder.decode(uidOut).trim();
-  if (!/^\d{1,10}$/.test(uidText) || Number(uidText) > 2 ** 32 - 1) return undefined;
   const groups = [...new Set(decoder.decode(groupsOut).split("\0").filter((g) => g !== ""))];
-  if (groups.length === 0) return undefined; // every user has a primary group
-  return { uid: Number(uidText), groups: groups.sort() };
+  // Every user has a primary group; the uid's range is the declaration's.
+  if (!/^\d+$/.test(uidText) || groups.length === 0) return undefined;
+  try {
+    return ACCOUNT.parse({ uid: Number(uidText), groups: groups.sort() });
+  } catch {
+    return undefined;
+  }
 }

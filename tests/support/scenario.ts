@@ -7,7 +7,7 @@
 
 import { startFakeEventBridge, TEST_TLS } from "../fakes/eventbridge.ts";
 import { FAKE_ROLE, startFakeImds } from "../fakes/imds.ts";
-import { pamEnv, runTattle, runTattleWithEntries, testHome } from "./tattle.ts";
+import { pamEnv, runTattle, runTattleWithEntries, startTattle, testHome } from "./tattle.ts";
 
 /** Seconds of the hook's budget in scenarios: short, so fault tests are quick. */
 export const TIMEOUT_S = 1;
@@ -59,6 +59,8 @@ export async function scenario(
      */
     runWithEntries: (entries: Array<[string, string]>, args: string[] = []) =>
       runTattleWithEntries([...config, ...args], entries, home.access),
+    /** Starts `tattle sender` with `args` (e.g. `--resident`); stopped when disposed. */
+    startSender: (args: string[] = []) => startTattle(["sender", ...args, ...config], home.access),
     /** Runs `tattle flush`. */
     flush: (args: string[] = []) => runTattle(["flush", ...config, ...args], {}, home.access),
     /** Rewrites the config with `changes` applied. */

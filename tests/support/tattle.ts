@@ -74,6 +74,50 @@ export async function runTattle(
   return await execute(program, rest, TATTLE_BIN ? env : { ...env, DENO_DIR: await cacheDir() });
 }
 
+/** A long-running tattle (a resident sender), stopped when disposed. */
+export interface RunningTattle extends AsyncDisposable {
+  pid: number;
+  /** Whether it has exited by itself. */
+  exited: () => boolean;
+  /** Everything it wrote to stderr, once it has exited. */
+  stderr: Promise<string>;
+}
+
+/** Starts tattle with `args`, as {@link runTattle} runs it, without waiting for it. */
+export async function startTattle(
+  args: string[],
+  options: RunOptions = {},
+): Promise<RunningTattle> {
+  const [program, ...rest] = await tattleArgv(args, options);
+  const child = new Deno.Command(program, {
+    args: rest,
+    env: TATTLE_BIN ? {} : { DENO_DIR: await cacheDir(), DENO_NO_UPDATE_CHECK: "1" },
+    clearEnv: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let exited = false;
+  const status = child.status.then(() => void (exited = true));
+  const stderr = new Response(child.stderr).text();
+  return {
+    pid: child.pid,
+    exited: () => exited,
+    stderr,
+    async [Symbol.asyncDispose]() {
+      if (!exited) child.kill("SIGTERM");
+      await status;
+      await stderr;
+    },
+  };
+}
+
+/** The fields of /proc/PID/stat after the command name, from the state on (`[0]` is the state). */
+export function procStat(pid: number): string[] {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
 /** The launcher that starts a program with an environment that may repeat names. */
 const EXECVE_WITH_ENTRIES = new URL("./execve_entries.py", import.meta.url).pathname;
 
@@ -186,9 +230,7 @@ export function senderPids(configPath: string): number[] {
     try {
       const argv = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`).split("\0");
       if (!argv.includes("sender") || !argv.includes(configPath)) continue;
-      // The field after the parenthesized command name, then the state: the parent's pid.
-      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
-      parents.set(Number(entry.name), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+      parents.set(Number(entry.name), Number(procStat(Number(entry.name))[1])); // its parent
     } catch {
       // gone meanwhile
     }
