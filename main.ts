@@ -106,13 +106,15 @@ function armWatchdog(config: Config, spooled: boolean): void {
   const where = spooled
     ? `the event is in ${config.spool_dir}`
     : `the event was not spooled (${config.spool_dir} did not take it in time) and may be lost`;
-  Deno.unrefTimer(setTimeout(() => {
+  // The runtime's own timer, not `setTimeout` (which loads Node's timers); it
+  // holds the event loop open, which is harmless as the hook always exits itself.
+  AbortSignal.timeout(config.timeout * 1000 + WATCHDOG_GRACE_MS).onabort = () => {
     stderrLine(
       `tattle: error: internal error: still running ${WATCHDOG_GRACE_MS / 1000} s after the ` +
         `${config.timeout} s timeout; ${where}`,
     );
     Deno.exit(EXIT.SOFTWARE);
-  }, config.timeout * 1000 + WATCHDOG_GRACE_MS));
+  };
 }
 
 /** Runtime variables this process has for reasons of its own (the runtime, the dev launcher). */

@@ -12,6 +12,7 @@
  */
 
 import { type Infer, number, object, string } from "../util/shape.ts";
+import { replaceFile } from "../util/files.ts";
 import { IDENTITY, type Identity } from "../event/identity.ts";
 
 /** Two readings of the boot time this far apart are the same boot (clock steps aside). */
@@ -67,8 +68,6 @@ export async function writeCachedIdentity(
   if (boot === undefined) return;
   await Deno.mkdir(stateDir, { recursive: true, mode: 0o700 });
   const path = identityCachePath(stateDir);
-  const tmp = `${path}.${crypto.randomUUID()}.tmp`;
   const cache: Infer<typeof CACHE> = { boot_time: boot, endpoint, identity };
-  await Deno.writeTextFile(tmp, JSON.stringify(cache), { mode: 0o600, createNew: true });
-  await Deno.rename(tmp, path);
+  await replaceFile(path, JSON.stringify(cache));
 }

@@ -11,6 +11,7 @@
  */
 
 import { boolean, type Infer, integer, object, optional, refine, string } from "../util/shape.ts";
+import { replaceFile } from "../util/files.ts";
 import { type Session, SSH_CONNECTION } from "./pam.ts";
 
 /** What the open hook records for the close. */
@@ -63,10 +64,7 @@ export async function recordOpen(
   if (session.connection) record.connection = session.connection;
   if (session.authInfo) record.authInfo = session.authInfo;
   await Deno.mkdir(`${dir}/sessions`, { recursive: true, mode: 0o700 });
-  const path = recordPath(dir, pid);
-  const tmp = `${path}.${crypto.randomUUID()}.tmp`;
-  await Deno.writeTextFile(tmp, JSON.stringify(record), { mode: 0o600, createNew: true });
-  await Deno.rename(tmp, path);
+  await replaceFile(recordPath(dir, pid), JSON.stringify(record));
 }
 
 /**

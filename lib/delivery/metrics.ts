@@ -5,6 +5,7 @@
  * @module
  */
 
+import { replaceFile } from "../util/files.ts";
 import type { SpoolStatus } from "./stats.ts";
 
 /**
@@ -45,7 +46,5 @@ export function metricsText(status: SpoolStatus): string {
 
 /** Writes the metrics file atomically (a temporary file beside it, then a rename). */
 export async function writeMetrics(path: string, status: SpoolStatus): Promise<void> {
-  const tmp = `${path}.${crypto.randomUUID()}.tmp`;
-  await Deno.writeTextFile(tmp, metricsText(status), { mode: 0o644, createNew: true });
-  await Deno.rename(tmp, path);
+  await replaceFile(path, metricsText(status), { mode: 0o644 });
 }

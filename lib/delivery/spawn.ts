@@ -19,6 +19,7 @@
 
 import { permissionFlags } from "../cli/permissions.ts";
 import type { Config } from "../config/config.ts";
+import { createFile } from "../util/files.ts";
 import { spoolList, spoolLockHeld } from "./spool.ts";
 
 /** The start marker in a spool directory. */
@@ -118,7 +119,7 @@ export async function ensureSender(
 
 async function claim(marker: string): Promise<boolean> {
   try {
-    await Deno.writeTextFile(marker, "", { createNew: true, mode: 0o600 });
+    await createFile(marker, "");
     return true;
   } catch (error) {
     if (error instanceof Deno.errors.AlreadyExists) return false;

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { createFile } from "../util/files.ts";
 import { type CapturedEvent, decodeRecord, encodeRecord } from "./record.ts";
 
 const TMP_PREFIX = ".tmp-";
@@ -53,13 +54,7 @@ export async function spoolWrite(
 ): Promise<string> {
   const name = recordName(record);
   const tmp = `${dir}/${TMP_PREFIX}${crypto.randomUUID()}`;
-  const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
-  try {
-    await file.write(new TextEncoder().encode(encodeRecord(record)));
-    await file.sync();
-  } finally {
-    file.close();
-  }
+  await createFile(tmp, encodeRecord(record), { sync: true });
   if (signal?.aborted) {
     await Deno.remove(tmp).catch(() => {});
     throw new Error("abandoned");

@@ -9,6 +9,7 @@
  */
 
 import { type Infer, integer, object, optional, string } from "../util/shape.ts";
+import { replaceFile } from "../util/files.ts";
 import { FAILED_DIR, spoolList, spoolLockHeld } from "./spool.ts";
 
 const STATS_FILE = ".stats.json";
@@ -45,9 +46,9 @@ export async function recordPass(
   if (pass.remaining > 0 && pass.problem) {
     next.last_error = { time: now.toISOString(), message: pass.problem };
   }
+  // A `.tmp-` name, which the spool's own clean-up removes if a crash leaves it.
   const tmp = `${dir}/.tmp-stats-${crypto.randomUUID()}`;
-  await Deno.writeTextFile(tmp, JSON.stringify(next), { mode: 0o600, createNew: true });
-  await Deno.rename(tmp, `${dir}/${STATS_FILE}`);
+  await replaceFile(`${dir}/${STATS_FILE}`, JSON.stringify(next), { tmp });
 }
 
 /** The spool at a glance. */
