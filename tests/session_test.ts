@@ -3,7 +3,7 @@ import type { Session } from "../lib/capture/pam.ts";
 import { recordOpen, takeOpen } from "../lib/capture/sessions.ts";
 import keys from "./fixtures/ssh_keys.json" with { type: "json" };
 import { scenario } from "./support/scenario.ts";
-import { cacheDir, denoRunArgs, pamEnv } from "./support/tattle.ts";
+import { cacheDir, denoRunArgs, pamEnv, runTattle } from "./support/tattle.ts";
 
 Deno.test("a close carries the seconds since the open of the same sshd process", async () => {
   // Both hook runs are children of this test process, as both are of sshd's monitor.
@@ -68,29 +68,36 @@ Deno.test("an open record of another user (an earlier process with the same pid)
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("tattle flush, under the permission set, removes the records of sshd processes that are gone", async () => {
-  await using s = await scenario();
-  const live = Deno.pid;
-  const gone = 4_194_000; // above any pid this machine hands out
-  for (const pid of [live, gone]) {
-    await recordOpen(s.home.stateDir, pid, {
-      state: "opened",
-      user: "alice",
-      rhost: "",
-      service: "sshd",
-      tty: "ssh",
-      truncated: [],
-    }, new Date());
-  }
-  await Deno.writeTextFile(`${s.home.stateDir}/sessions/garbage.json.tmp`, "{");
-  await Deno.utime(`${s.home.stateDir}/sessions/garbage.json.tmp`, 0, 0);
-  const result = await s.flush();
-  assert.equal(result.code, 0, result.stderr);
-  assert.deepEqual(
-    [...Deno.readDirSync(`${s.home.stateDir}/sessions`)].map((e) => e.name),
-    [`${live}.json`],
-  );
-});
+for (const command of ["flush", "sender"]) {
+  Deno.test(`tattle ${command}, under the permission set, removes the records of sshd processes that are gone`, async () => {
+    await using s = await scenario();
+    const live = Deno.pid;
+    const gone = 4_194_000; // above any pid this machine hands out
+    for (const pid of [live, gone]) {
+      await recordOpen(s.home.stateDir, pid, {
+        state: "opened",
+        user: "alice",
+        rhost: "",
+        service: "sshd",
+        tty: "ssh",
+        truncated: [],
+      }, new Date());
+    }
+    await Deno.writeTextFile(`${s.home.stateDir}/sessions/garbage.json.tmp`, "{");
+    await Deno.utime(`${s.home.stateDir}/sessions/garbage.json.tmp`, 0, 0);
+    // The sender cleans once the spool is empty (here at once), then leaves after --linger.
+    const result = command === "flush" ? await s.flush() : await runTattle(
+      ["sender", "--linger", "0", "--config", s.home.configPath],
+      {},
+      s.home.access,
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(
+      [...Deno.readDirSync(`${s.home.stateDir}/sessions`)].map((e) => e.name),
+      [`${live}.json`],
+    );
+  });
+}
 
 Deno.test("run by hand from a terminal, the hook reports the real outcome (inline)", async () => {
   await using s = await scenario({ mode: "background" });

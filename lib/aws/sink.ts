@@ -10,16 +10,33 @@ import { credentialsFor } from "./credentials.ts";
 
 /**
  * The EventBridge sink for `config`, in `region`. The AWS SDK is imported
- * here, on use: the background hook never loads it.
+ * here, on use: the background hook never loads it. Instance role
+ * credentials are asked for first, so IMDS answers while the SDK loads.
  */
 export async function sinkFor(config: Config, region: string): Promise<Sink> {
+  const provider = credentialsFor(config);
+  const credentials = provider && startedEarly(provider);
   const { eventBridgeSink } = await import("./eventbridge.ts");
   return await eventBridgeSink({
     region,
     endpoint: config.endpoint_url,
     eventBus: config.event_bus,
-    credentials: credentialsFor(config),
+    credentials,
     profile: config.profile,
     caBundle: config.ca_bundle,
   });
+}
+
+/**
+ * `provider`, already called once: its first caller gets that answer (or
+ * failure), later callers (the SDK refreshing) a new call.
+ */
+function startedEarly<T>(provider: () => Promise<T>): () => Promise<T> {
+  let early: Promise<T> | undefined = provider();
+  early.catch(() => {}); // not lost: the first caller receives this rejection
+  return () => {
+    const answer = early ?? provider();
+    early = undefined;
+    return answer;
+  };
 }

@@ -50,8 +50,6 @@ export const sender = command({
     const dir = config.spool_dir;
     await prepareSpool(dir);
     await assertTrusted(dir, "spool directory");
-    const stale = await cleanStaleSessions(config.state_dir, await processLiveness());
-    for (const problem of stale.problems) ctx.log(`stale session record not removed: ${problem}`);
     const budgetMs = Math.max(config.timeout, FLUSH_BUDGET_S) * 1000;
     const report = await runSender({
       dir,
@@ -59,6 +57,12 @@ export const sender = command({
       retryBudgetMs: resident ? Infinity : budgetMs,
       pass: (deadline) => flushSpool(flushContextFor(config, deadline, ctx.log)),
       passBudgetMs: budgetMs,
+      onIdle: async () => {
+        const stale = await cleanStaleSessions(config.state_dir, await processLiveness());
+        for (const problem of stale.problems) {
+          ctx.log(`stale session record not removed: ${problem}`);
+        }
+      },
       log: ctx.log,
     });
     return report.remaining > 0 ? EXIT.TEMPFAIL : EXIT.OK;

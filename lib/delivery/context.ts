@@ -30,7 +30,7 @@ export function flushContextFor(
     settings: config,
     sink: (region) => sinkFor(config, region),
     identity: (step) => resolveIdentity(config, step, log),
-    account: accountsOf(log),
+    account: (user) => accountOf(user, log),
     log,
     version: VERSION,
     deadline,
@@ -52,7 +52,7 @@ export async function sendDirect(
 ): Promise<void> {
   const [identity, account] = await Promise.all([
     record.identity ?? resolveIdentity(config, deadline, log),
-    record.account ?? accountsOf(log)(record.session.user),
+    record.account ?? accountOf(record.session.user, log),
   ]);
   const sink = await sinkFor(config, config.region ?? identity.region);
   try {
@@ -70,20 +70,17 @@ export async function sendDirect(
 }
 
 /**
- * Name service lookups for one pass: each user once, and a failure said
- * once, after which the events go without `uid` and `groups`.
+ * The user's account from the name service; a failure is said, and the
+ * event goes without `uid` and `groups` (a pass asks once per user).
  */
-function accountsOf(log: (line: string) => void): (user: string) => Promise<Account | undefined> {
-  const known = new Map<string, Promise<Account | undefined>>();
-  return (user) => {
-    let account = known.get(user);
-    if (!account) {
-      account = resolveAccount(user).catch((error) => {
-        log(`warning: uid and groups of ${JSON.stringify(user)} left out: ${messageOf(error)}`);
-        return undefined;
-      });
-      known.set(user, account);
-    }
-    return account;
-  };
+async function accountOf(
+  user: string,
+  log: (line: string) => void,
+): Promise<Account | undefined> {
+  try {
+    return await resolveAccount(user);
+  } catch (error) {
+    log(`warning: uid and groups of ${JSON.stringify(user)} left out: ${messageOf(error)}`);
+    return undefined;
+  }
 }

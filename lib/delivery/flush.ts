@@ -45,7 +45,7 @@ export interface FlushContext {
   /**
    * The user's uid and groups, for records the hook did not resolve;
    * `undefined` leaves them out (an unknown user, or a name service that
-   * failed, which the context reports itself).
+   * failed, which the context reports itself). A pass asks once per user.
    */
   account: (user: string) => Promise<Account | undefined>;
   /** Reports one event of note (drops, quarantines, failures). */
@@ -87,6 +87,8 @@ export interface FlushOptions {
 }
 
 const BASE_BACKOFF_MS = 100;
+/** Users looked up before the sink exists: a first batch's worth (PutEvents takes 10). */
+const PREFETCH_ACCOUNTS = 10;
 const MAX_BACKOFF_MS = 5_000;
 
 /** Sends what is spooled in `ctx.dir`; the caller holds the spool's lock. */
@@ -105,6 +107,7 @@ export async function flushSpool(
     seen: new Set(),
   };
   let sink: Sink | undefined;
+  const passCtx = { ...ctx, account: oncePerUser(ctx.account) };
   try {
     await removeStaleTemporaries(ctx.dir);
     const dropped = await enforceLimit(ctx.dir, ctx.settings.spool_max_events);
@@ -127,8 +130,21 @@ export async function flushSpool(
       const identityOf = (p: Pending) => p.record.identity ?? identity;
       const region = ctx.settings.region ?? identityOf(pending[0])?.region;
       if (region === undefined) break;
-      sink ??= await ctx.sink(region);
-      const batch = await nextBatch(sink, pending, identityOf, ctx, await droppedCount(ctx.dir));
+      if (!sink) {
+        // The name service first: its processes answer while the sink loads the AWS SDK.
+        // A failure here is the same promise nextBatch awaits, and is handled there.
+        for (const p of pending.slice(0, PREFETCH_ACCOUNTS)) {
+          if (!p.record.account) passCtx.account(p.record.session.user).catch(() => {});
+        }
+        sink = await ctx.sink(region);
+      }
+      const batch = await nextBatch(
+        sink,
+        pending,
+        identityOf,
+        passCtx,
+        await droppedCount(ctx.dir),
+      );
       const step = stepDeadline(ctx.stepMs, ctx.deadline);
       const deliveries = await sink.send(batch.map((b) => b.event), step.signal);
       const retry = await settle(ctx, sink, batch, deliveries, options, summary);
@@ -154,6 +170,16 @@ export async function flushSpool(
   if (summary.remaining > 0) summary.problem ??= "not sent before the time ran out";
   await keepFigures(ctx, summary);
   return summary;
+}
+
+/** `lookUp`, asked at most once per user: the rest share the first answer. */
+function oncePerUser<T>(lookUp: (user: string) => Promise<T>): (user: string) => Promise<T> {
+  const known = new Map<string, Promise<T>>();
+  return (user) => {
+    let answer = known.get(user);
+    if (!answer) known.set(user, answer = lookUp(user));
+    return answer;
+  };
 }
 
 /** The stats and the metrics file; neither stops delivery, and a failure of either is said. */

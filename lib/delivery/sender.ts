@@ -34,6 +34,11 @@ export interface SenderOptions {
   pass: (deadline: Deadline) => Promise<FlushSummary>;
   /** The budget of one pass. */
   passBudgetMs: number;
+  /**
+   * Housekeeping, run once the spool is first empty: after the first
+   * events went, not before them.
+   */
+  onIdle?: () => Promise<void>;
   log: (line: string) => void;
   /** Jitter source, injected by tests. */
   random?: () => number;
@@ -65,6 +70,7 @@ export async function runSender(options: SenderOptions): Promise<SenderReport> {
   const watch = spoolWatch(dir);
   let failingSince: number | undefined;
   let failures = 0;
+  let onIdle = options.onIdle;
   try {
     while (lock) {
       const summary = await options.pass(deadlineIn(options.passBudgetMs));
@@ -74,6 +80,8 @@ export async function runSender(options: SenderOptions): Promise<SenderReport> {
       if (summary.remaining === 0) {
         failingSince = undefined;
         failures = 0;
+        await onIdle?.().catch((error) => options.log(`housekeeping: ${messageOf(error)}`));
+        onIdle = undefined;
         if (await watch.next(options.lingerMs)) continue;
         lock = await leave(dir, lock);
         continue;
