@@ -1,0 +1,72 @@
+/** The sink a config gets: instance role credentials asked for while the SDK loads, once. */
+
+import assert from "node:assert/strict";
+import { sinkFor } from "../lib/aws/sink.ts";
+import { DEFAULTS } from "../lib/config/config.ts";
+import type { SessionEvent } from "../lib/event/detail.ts";
+import { startFakeEventBridge } from "./fakes/eventbridge.ts";
+import { FAKE_ROLE, startFakeImds } from "./fakes/imds.ts";
+
+const CREDENTIAL_REQUESTS = [
+  "PUT /latest/api/token",
+  "GET /latest/meta-data/iam/security-credentials/",
+  `GET /latest/meta-data/iam/security-credentials/${FAKE_ROLE.name}`,
+];
+
+function event(n: number): SessionEvent {
+  return {
+    source: "com.unbounce.tattle",
+    detailType: "SSH connection event detected",
+    resources: [],
+    time: "2026-11-28T12:00:00.000Z",
+    detail: {
+      username: "alice",
+      remote_host: "1.2.3.4",
+      session: "opened",
+      service: "sshd",
+      tty: "ssh",
+      hostname: "h",
+      event_id: `e-${n}`,
+      tattle_version: "test",
+    },
+  };
+}
+
+Deno.test("sinkFor asks IMDS for the role's credentials before any send, and only once", async () => {
+  await using imds = startFakeImds();
+  await using events = startFakeEventBridge({
+    [FAKE_ROLE.accessKeyId]: FAKE_ROLE.secretAccessKey,
+  });
+  const config = { ...DEFAULTS, imds_endpoint: imds.url, endpoint_url: events.url, timeout: 2 };
+  const sink = await sinkFor(config, "us-east-1");
+  try {
+    await new Promise((r) => setTimeout(r, 200)); // the early fetch answers, no send yet
+    assert.deepEqual(imds.requests, CREDENTIAL_REQUESTS, "asked before the first send");
+    assert.equal(events.requestCount, 0);
+    for (const n of [1, 2]) {
+      const [delivery] = await sink.send([event(n)], AbortSignal.timeout(2000));
+      assert.equal(delivery.ok, true, JSON.stringify(delivery));
+    }
+    assert.deepEqual(imds.requests, CREDENTIAL_REQUESTS, "the SDK reused them");
+  } finally {
+    sink.close();
+  }
+});
+
+Deno.test("sinkFor: credentials that failed early fail the first send with IMDS's reason", async () => {
+  await using imds = startFakeImds();
+  imds.fault = "500";
+  await using events = startFakeEventBridge({});
+  const config = { ...DEFAULTS, imds_endpoint: imds.url, endpoint_url: events.url, timeout: 1 };
+  const sink = await sinkFor(config, "us-east-1");
+  try {
+    const [delivery] = await sink.send([event(1)], AbortSignal.timeout(2000));
+    assert(!delivery.ok);
+    assert.equal(delivery.code, "ImdsError");
+    assert.equal(delivery.disposition, "retry", "IMDS may answer later");
+    assert.match(delivery.message, /gave no instance role credentials: answered HTTP 500/);
+    assert.equal(events.requestCount, 0, "nothing unsigned was sent");
+  } finally {
+    sink.close();
+  }
+});
