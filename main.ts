@@ -20,10 +20,10 @@ import { runCli } from "./lib/cli/run.ts";
 import { VERSION } from "./lib/cli/version.ts";
 import { HOOK } from "./lib/commands/hook.ts";
 import type { Config } from "./lib/config/config.ts";
-import { deliver, SPOOL_WRITE_BOUND_MS } from "./lib/delivery/deliver.ts";
+import { deliver } from "./lib/delivery/deliver.ts";
 import type { CapturedEvent } from "./lib/delivery/record.ts";
 import { isScriptMode } from "./lib/delivery/spawn.ts";
-import { deadlineIn } from "./lib/util/deadline.ts";
+import { deadlineIn, LOCAL_STEP_BOUND_MS } from "./lib/util/deadline.ts";
 import { EXIT, type ExitCode } from "./lib/util/errors.ts";
 
 /**
@@ -31,7 +31,7 @@ import { EXIT, type ExitCode } from "./lib/util/errors.ts";
  * ends it: the local work after sending (removing the delivered record, with
  * an fsync) gets the same bound as the spool write, for a slow disk.
  */
-const WATCHDOG_GRACE_MS = SPOOL_WRITE_BOUND_MS;
+const WATCHDOG_GRACE_MS = LOCAL_STEP_BOUND_MS;
 
 /** One login: what pam_exec runs on a session open or close. */
 async function login(ctx: CommandContext<typeof HOOK.options>): Promise<ExitCode> {

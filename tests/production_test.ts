@@ -109,16 +109,27 @@ Deno.test("a backward step of the wall clock during PutEvents: the hook ends on 
   assert.equal(s.spooled().length, 1, "the event waits in the spool");
 });
 
-/** A library that makes every fsync take `seconds` longer. */
-async function slowFsync(dir: string, seconds: number): Promise<string> {
-  const source = `${dir}/slow_fsync.c`;
-  const library = `${dir}/slow_fsync.so`;
+/** Compiles `code` (C) into an LD_PRELOAD library in `dir`. */
+async function preloadLibrary(dir: string, name: string, code: string): Promise<string> {
+  const source = `${dir}/${name}.c`;
+  const library = `${dir}/${name}.so`;
   await Deno.writeTextFile(
     source,
-    `#define _GNU_SOURCE
-#include <dlfcn.h>
-#include <unistd.h>
-int fsync(int fd) {
+    `#define _GNU_SOURCE\n#include <dlfcn.h>\n#include <string.h>\n#include <unistd.h>\n${code}`,
+  );
+  const out = await new Deno.Command("/usr/bin/gcc", {
+    args: ["-shared", "-fPIC", "-o", library, source, "-ldl"],
+  }).output();
+  if (out.code !== 0) throw new Error(new TextDecoder().decode(out.stderr));
+  return library;
+}
+
+/** A library that makes every fsync take `seconds` longer. */
+function slowFsync(dir: string, seconds: number): Promise<string> {
+  return preloadLibrary(
+    dir,
+    "slow_fsync",
+    `int fsync(int fd) {
   static int (*real)(int);
   if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
   sleep(${seconds});
@@ -126,11 +137,34 @@ int fsync(int fd) {
 }
 `,
   );
-  const out = await new Deno.Command("/usr/bin/gcc", {
-    args: ["-shared", "-fPIC", "-o", library, source, "-ldl"],
-  }).output();
-  if (out.code !== 0) throw new Error(new TextDecoder().decode(out.stderr));
-  return library;
+}
+
+/** A library that makes every rename into a `sessions` directory hang for `seconds`. */
+function stalledSessions(dir: string, seconds: number): Promise<string> {
+  return preloadLibrary(
+    dir,
+    "stalled_sessions",
+    `static void stall(const char *to) { if (strstr(to, "/sessions/")) sleep(${seconds}); }
+int rename(const char *from, const char *to) {
+  static int (*real)(const char *, const char *);
+  if (!real) real = (int (*)(const char *, const char *))dlsym(RTLD_NEXT, "rename");
+  stall(to);
+  return real(from, to);
+}
+int renameat(int a, const char *from, int b, const char *to) {
+  static int (*real)(int, const char *, int, const char *);
+  if (!real) real = (int (*)(int, const char *, int, const char *))dlsym(RTLD_NEXT, "renameat");
+  stall(to);
+  return real(a, from, b, to);
+}
+int renameat2(int a, const char *from, int b, const char *to, unsigned flags) {
+  static int (*real)(int, const char *, int, const char *, unsigned);
+  if (!real) real = (int (*)(int, const char *, int, const char *, unsigned))dlsym(RTLD_NEXT, "renameat2");
+  stall(to);
+  return real(a, from, b, to, flags);
+}
+`,
+  );
 }
 
 Deno.test("a disk that stalls: the event is spooled, or sent directly, never lost silently", async (t) => {
@@ -162,6 +196,19 @@ Deno.test("a disk that stalls: the event is spooled, or sent directly, never los
     assert.equal(s.deliveredIds().length, 1);
     assert.deepEqual(s.spooled(), [], "and not spooled as well: it will not go twice");
   });
+  await t.step(
+    "the state directory stalls (a session record hangs 30 s): reported within its bound, without it",
+    async () => {
+      await using s = await scenario({ timeout: 5 });
+      const started = performance.now();
+      const run = await s.run(slowed(await stalledSessions(s.home.dir, 30)));
+      const seconds = (performance.now() - started) / 1000;
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stderr, /warning: session record in .*\/sessions: it took more than 10 s/);
+      assert(seconds >= 9.5 && seconds < 10 + 5 + 2, `the hook took ${seconds.toFixed(1)} s`);
+      assert.equal(s.deliveredIds().length, 1, "the open is reported");
+    },
+  );
 });
 
 Deno.test("100 opens and 100 closes at once, spool on disk: every event delivered, each once", async () => {

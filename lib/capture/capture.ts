@@ -8,8 +8,10 @@ import { knownIdentity } from "../aws/identity.ts";
 import type { Config } from "../config/config.ts";
 import { assertTrusted } from "../config/trust.ts";
 import type { CapturedEvent } from "../delivery/record.ts";
-import { messageOf } from "../util/errors.ts";
+import { LOCAL_STEP_BOUND_MS, withinBound } from "../util/deadline.ts";
+import { messageOf, TattleError } from "../util/errors.ts";
 import type { Account } from "../event/account.ts";
+import type { Identity } from "../event/identity.ts";
 import { ignoredBy, needsGroups } from "./ignore.ts";
 import { resolveAccount } from "./nss.ts";
 import { closeAsOpened, type Session } from "./pam.ts";
@@ -68,17 +70,27 @@ export async function captureEvent(
     ? lookUp(host, session.user, warn)
     : undefined;
   // The identity cache and session records live here: refuse it if others can change it
-  // (the cache is read meanwhile, and used only once the directory is trusted).
-  const [, identity] = await Promise.all([
-    assertTrusted(config.state_dir, "state directory"),
-    knownIdentity(config),
-  ]);
+  // (the cache is read meanwhile, and used only once the directory is trusted). Each step
+  // is bounded: on a disk that stalls, the login is reported without them.
+  const bounded = <T>(work: Promise<T>) => withinBound(work, LOCAL_STEP_BOUND_MS, "it");
+  let identity: Identity | undefined;
+  let stateUsable = true;
+  try {
+    [, identity] = await bounded(Promise.all([
+      assertTrusted(config.state_dir, "state directory"),
+      knownIdentity(config),
+    ]));
+  } catch (error) {
+    if (error instanceof TattleError) throw error; // untrusted: refuse, as configured
+    warn(`warning: state directory ${config.state_dir} not used: ${messageOf(error)}`);
+    stateUsable = false;
+  }
   const recordProblem = (error: unknown) =>
     warn(`warning: session record in ${config.state_dir}/sessions: ${messageOf(error)}`);
 
   let open: OpenRecord | undefined;
-  if (session.state !== "opened") {
-    open = await takeOpen(config.state_dir, host.sessionPid, session).catch((error) => {
+  if (session.state !== "opened" && stateUsable) {
+    open = await bounded(takeOpen(config.state_dir, host.sessionPid, session)).catch((error) => {
       recordProblem(error);
       return undefined;
     });
@@ -93,9 +105,10 @@ export async function captureEvent(
     }
     ignored = ignoredBy(config.ignore, session.user, session.service, account?.groups);
   }
-  if (session.state === "opened") {
-    await recordOpen(config.state_dir, host.sessionPid, session, time, ignored !== undefined)
-      .catch(recordProblem);
+  if (session.state === "opened" && stateUsable) {
+    await bounded(
+      recordOpen(config.state_dir, host.sessionPid, session, time, ignored !== undefined),
+    ).catch(recordProblem);
   }
   if (ignored !== undefined) return { ignored };
 

@@ -11,15 +11,18 @@
 
 import type { Config } from "../config/config.ts";
 import { assertTrusted } from "../config/trust.ts";
-import { type Deadline, DeadlineError, deadlineIn, raceSignal, sleep } from "../util/deadline.ts";
+import {
+  type Deadline,
+  deadlineIn,
+  LOCAL_STEP_BOUND_MS,
+  sleep,
+  withinBound,
+} from "../util/deadline.ts";
 import { EXIT, type ExitCode, messageOf, TattleError, unavailableError } from "../util/errors.ts";
 import type { FlushContext, FlushSummary } from "./flush.ts";
 import type { CapturedEvent } from "./record.ts";
 import { ensureSender, handOver, senderCommand, startSender } from "./spawn.ts";
 import { FAILED_DIR, prepareSpool, recordName, spoolWrite, tryLockSpool } from "./spool.ts";
-
-/** How long the local spool write may take before the event is sent directly instead. */
-export const SPOOL_WRITE_BOUND_MS = 10_000;
 
 /** What delivery needs besides the event. */
 export interface DeliverContext {
@@ -55,7 +58,12 @@ export async function deliver(record: CapturedEvent, ctx: DeliverContext): Promi
   const giveUp = new AbortController();
   let name: string;
   try {
-    name = await withinBound(spoolEvent(dir, record, giveUp.signal), SPOOL_WRITE_BOUND_MS);
+    // Past the bound the event is sent directly instead.
+    name = await withinBound(
+      spoolEvent(dir, record, giveUp.signal),
+      LOCAL_STEP_BOUND_MS,
+      "writing",
+    );
   } catch (error) {
     giveUp.abort();
     if (error instanceof TattleError) throw error; // untrusted: refuse, as configured
@@ -124,20 +132,6 @@ async function spoolEvent(
   await prepareSpool(dir);
   await assertTrusted(dir, "spool directory");
   return await spoolWrite(dir, record, signal);
-}
-
-/**
- * Settles like `work`, or rejects once `ms` pass (the work goes on, abandoned).
- * On the runtime's own timer: the global `setTimeout` loads Node's timers, a
- * tenth of the hook's CPU.
- */
-async function withinBound<T>(work: Promise<T>, ms: number): Promise<T> {
-  try {
-    return await raceSignal(work, AbortSignal.timeout(ms));
-  } catch (error) {
-    if (error instanceof DeadlineError) throw new Error(`writing took more than ${ms / 1000} s`);
-    throw error;
-  }
 }
 
 /** The exit for an inline delivery, from what the flush did with the hook's own record. */

@@ -84,3 +84,24 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
     signal.addEventListener("abort", done, { once: true });
   });
 }
+
+/**
+ * How long one local file step (the spool write, the state directory's
+ * records) may take before tattle goes on without it: a stalled disk must
+ * not hold a login.
+ */
+export const LOCAL_STEP_BOUND_MS = 10_000;
+
+/**
+ * Settles like `work`, or rejects with "`what` took more than N s" once `ms`
+ * pass (the work goes on, abandoned). On the runtime's own timer: the
+ * global `setTimeout` loads Node's timers, a tenth of the hook's CPU.
+ */
+export async function withinBound<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  try {
+    return await raceSignal(work, AbortSignal.timeout(ms));
+  } catch (error) {
+    if (error instanceof DeadlineError) throw new Error(`${what} took more than ${ms / 1000} s`);
+    throw error;
+  }
+}
