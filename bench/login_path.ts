@@ -24,6 +24,13 @@ import {
 } from "../tests/support/tattle.ts";
 
 const LONE_RUNS = Number(Deno.env.get("BENCH_RUNS") ?? 11);
+/**
+ * The users who log in: this machine's accounts, in turn. As in production
+ * every one exists (sshd authenticated them), so the sender's name service
+ * lookups answer as they would on a host.
+ */
+const ACCOUNTS = Deno.readTextFileSync("/etc/passwd").split("\n").filter((line) => line)
+  .map((line) => line.split(":")[0]);
 const BURST = new URL("../tests/support/burst.py", import.meta.url).pathname;
 const PEER = new URL("../../shared/peer/", import.meta.url).pathname;
 
@@ -67,7 +74,7 @@ async function tattleRig(config: Record<string, unknown> = {}) {
   const envs = (
     n: number,
     type = (i: number) => (i % 2 ? "close_session" : "open_session"),
-    user = (i: number) => `user${i}`,
+    user = (i: number) => ACCOUNTS[i % ACCOUNTS.length],
   ) =>
     Array.from({ length: n }, (_, i) => ({
       ...pamEnv({ PAM_USER: user(i), PAM_TYPE: type(i) }),

@@ -1,7 +1,14 @@
 /** The name service lookup: coreutils' id for real, and its failures through an injected runner. */
 
 import assert from "node:assert/strict";
-import { ID_PROGRAM, type IdOutput, resolveAccount, type RunId } from "../lib/capture/nss.ts";
+import {
+  batchedLookup,
+  ID_PROGRAM,
+  type IdOutput,
+  resolveAccount,
+  type RunId,
+  runId,
+} from "../lib/capture/nss.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -52,4 +59,61 @@ Deno.test("a group without a name is listed by number, as id prints it", async (
         : { success: false, stdout: text("alice\x004242\0") },
     );
   assert.deepEqual(await resolveAccount("alice", run), { uid: 1001, groups: ["4242", "alice"] });
+});
+
+/** The real `id`, counting its runs. */
+function countingId() {
+  const runs: string[][] = [];
+  const run: RunId = (args, signal) => {
+    runs.push(args);
+    return runId(args, signal);
+  };
+  return { run, runs };
+}
+
+Deno.test("users asked for together go to id together: two runs for a batch, the same answers", async () => {
+  const users = ["root", "daemon", "bin", "root"];
+  const { run, runs } = countingId();
+  const lookUp = batchedLookup(run);
+  const batch = await Promise.all(users.map(lookUp));
+  assert.deepEqual(runs, [["-u", "--", "root", "daemon", "bin"], [
+    "-Gnz",
+    "--",
+    "root",
+    "daemon",
+    "bin",
+  ]]);
+  const alone = await Promise.all(users.map((user) => resolveAccount(user)));
+  assert.deepEqual(batch, alone);
+  assert.equal(batch[1]?.uid, 1, "daemon");
+  // A later turn of the event loop is a new batch.
+  assert.deepEqual(await lookUp("daemon"), alone[1]);
+  assert.equal(runs.length, 4);
+});
+
+Deno.test("a batch with an unknown user is asked again user by user: the others keep their answers", async () => {
+  const { run, runs } = countingId();
+  const lookUp = batchedLookup(run);
+  const [root, nobody, daemon] = await Promise.all(
+    ["root", "no-such-user-tattle-test", "daemon"].map(lookUp),
+  );
+  assert.equal(root?.uid, 0);
+  assert.equal(nobody, undefined);
+  assert.equal(daemon?.uid, 1);
+  assert.equal(runs.length, 2 + 6, "the batch, then each user on its own");
+});
+
+Deno.test("a batch whose name service hangs: every lookup fails naming the bound, within it", async () => {
+  const hang: RunId = (_args, signal) =>
+    new Promise<IdOutput>((_, reject) =>
+      signal.addEventListener("abort", () => reject(signal.reason))
+    );
+  const lookUp = batchedLookup(hang, 200);
+  const started = performance.now();
+  const results = await Promise.allSettled(["alice", "bob"].map(lookUp));
+  assert(performance.now() - started < 700);
+  for (const result of results) {
+    assert.equal(result.status, "rejected");
+    assert.match(String((result as PromiseRejectedResult).reason), /did not answer within 0.2 s/);
+  }
 });

@@ -51,20 +51,77 @@ export async function resolveAccount(
   boundMs = NSS_BOUND_MS,
 ): Promise<Account | undefined> {
   if (user === "") return undefined;
+  const [uid, groups] = await runWithin([["-u", "--", user], ["-Gnz", "--", user]], run, boundMs);
+  return uid.success ? parseAccount(uid.stdout, groups.stdout) : undefined;
+}
+
+/** Runs `id` with each of `argLists` at once, all within `boundMs`. */
+async function runWithin(argLists: string[][], run: RunId, boundMs: number): Promise<IdOutput[]> {
   const signal = AbortSignal.timeout(boundMs);
-  let uid: IdOutput | undefined, groups: IdOutput | undefined;
   try {
-    [uid, groups] = await Promise.all([
-      run(["-u", "--", user], signal),
-      run(["-Gnz", "--", user], signal),
-    ]);
+    return await Promise.all(argLists.map((args) => run(args, signal)));
   } catch (error) {
-    if (!signal.aborted) throw new Error(`${ID_PROGRAM} failed: ${(error as Error).message}`);
+    if (signal.aborted) {
+      throw new Error(`the name service did not answer within ${boundMs / 1000} s`);
+    }
+    throw new Error(`${ID_PROGRAM} failed: ${(error as Error).message}`);
   }
-  if (signal.aborted) {
-    throw new Error(`the name service did not answer within ${boundMs / 1000} s`);
+}
+
+/**
+ * A lookup that asks `id` once for many users: the users asked for in one
+ * turn of the event loop (a batch of events) go to two `id` processes
+ * together, instead of two each. When `id` does not answer plainly for
+ * every one of them (an unknown user, a group without a name), each is
+ * asked again on its own.
+ */
+export function batchedLookup(
+  run: RunId = runId,
+  boundMs = NSS_BOUND_MS,
+): (user: string) => Promise<Account | undefined> {
+  let waiting: Map<string, PromiseWithResolvers<Account | undefined>> | undefined;
+  return (user) => {
+    if (!waiting) {
+      const batch = waiting = new Map();
+      queueMicrotask(() => {
+        waiting = undefined;
+        resolveAccounts([...batch.keys()], run, boundMs).then(
+          (accounts) => batch.forEach((entry, name) => entry.resolve(accounts.get(name))),
+          (error) => batch.forEach((entry) => entry.reject(error)),
+        );
+      });
+    }
+    let entry = waiting.get(user);
+    if (!entry) waiting.set(user, entry = Promise.withResolvers());
+    return entry.promise;
+  };
+}
+
+async function resolveAccounts(
+  users: string[],
+  run: RunId,
+  boundMs: number,
+): Promise<Map<string, Account | undefined>> {
+  const named = users.filter((user) => user !== "");
+  if (named.length > 1) {
+    const [uids, groups] = await runWithin(
+      [["-u", "--", ...named], ["-Gnz", "--", ...named]],
+      run,
+      boundMs,
+    );
+    const decoder = new TextDecoder();
+    // One line per user, and one NUL-separated list per user, each ended by a second NUL.
+    const uidLines = decoder.decode(uids.stdout).split("\n");
+    const groupLists = decoder.decode(groups.stdout).split("\0\0");
+    const plain = uids.success && groups.success && uidLines.length === named.length + 1 &&
+      groupLists.length === named.length + 1;
+    const accounts = named.map((_, i) => accountFrom(uidLines[i], groupLists[i].split("\0")));
+    if (plain && accounts.every((a) => a !== undefined)) {
+      return new Map(named.map((user, i) => [user, accounts[i]]));
+    }
   }
-  return uid?.success && groups ? parseAccount(uid.stdout, groups.stdout) : undefined;
+  const each = await Promise.all(users.map((user) => resolveAccount(user, run, boundMs)));
+  return new Map(users.map((user, i) => [user, each[i]]));
 }
 
 /**
@@ -86,8 +143,12 @@ export async function resolveAccount(
  */
 export function parseAccount(uidOut: Uint8Array, groupsOut: Uint8Array): Account | undefined {
   const decoder = new TextDecoder();
-  const uidText = decoder.decode(uidOut).trim();
-  const groups = [...new Set(decoder.decode(groupsOut).split("\0").filter((g) => g !== ""))];
+  return accountFrom(decoder.decode(uidOut), decoder.decode(groupsOut).split("\0"));
+}
+
+function accountFrom(uidText: string, groupNames: string[]): Account | undefined {
+  uidText = uidText.trim();
+  const groups = [...new Set(groupNames.filter((g) => g !== ""))];
   // Every user has a primary group; the uid's range is the declaration's.
   if (!/^\d+$/.test(uidText) || groups.length === 0) return undefined;
   try {

@@ -7,7 +7,7 @@
  */
 
 import { resolveIdentity } from "../aws/identity.ts";
-import { resolveAccount } from "../capture/nss.ts";
+import { batchedLookup, resolveAccount } from "../capture/nss.ts";
 import { sinkFor } from "../aws/sink.ts";
 import { VERSION } from "../cli/version.ts";
 import type { Config } from "../config/config.ts";
@@ -30,7 +30,7 @@ export function flushContextFor(
     settings: config,
     sink: (region) => sinkFor(config, region),
     identity: (step) => resolveIdentity(config, step, log),
-    account: (user) => accountOf(user, log),
+    account: accountsOf(log),
     log,
     version: VERSION,
     deadline,
@@ -76,11 +76,18 @@ export async function sendDirect(
 async function accountOf(
   user: string,
   log: (line: string) => void,
+  lookUp: (user: string) => Promise<Account | undefined> = resolveAccount,
 ): Promise<Account | undefined> {
   try {
-    return await resolveAccount(user);
+    return await lookUp(user);
   } catch (error) {
     log(`warning: uid and groups of ${JSON.stringify(user)} left out: ${messageOf(error)}`);
     return undefined;
   }
+}
+
+/** A pass's lookups: a batch of events' users go to the name service together. */
+function accountsOf(log: (line: string) => void): (user: string) => Promise<Account | undefined> {
+  const lookUp = batchedLookup();
+  return (user) => accountOf(user, log, lookUp);
 }
