@@ -117,3 +117,23 @@ Deno.test("a batch whose name service hangs: every lookup fails naming the bound
     assert.match(String((result as PromiseRejectedResult).reason), /did not answer within 0.2 s/);
   }
 });
+
+Deno.test("asked again user by user, one user's failure is that user's alone", async () => {
+  const run: RunId = (args) => {
+    const users = args.slice(args.indexOf("--") + 1);
+    if (users.length > 1) return Promise.resolve({ success: false, stdout: new Uint8Array() });
+    if (users[0] === "bob") return Promise.reject(new Error("spawn failed"));
+    return Promise.resolve({
+      success: true,
+      stdout: text(args[0] === "-u" ? "1001\n" : "alice\0"),
+    });
+  };
+  const lookUp = batchedLookup(run);
+  const [alice, bob] = await Promise.allSettled(["alice", "bob"].map(lookUp));
+  assert.deepEqual(alice, { status: "fulfilled", value: { uid: 1001, groups: ["alice"] } });
+  assert.equal(bob.status, "rejected");
+  assert.match(
+    String((bob as PromiseRejectedResult).reason),
+    /\/usr\/bin\/id failed: spawn failed/,
+  );
+});

@@ -86,7 +86,8 @@ export function batchedLookup(
       queueMicrotask(() => {
         waiting = undefined;
         resolveAccounts([...batch.keys()], run, boundMs).then(
-          (accounts) => batch.forEach((entry, name) => entry.resolve(accounts.get(name))),
+          (answers) =>
+            batch.forEach((entry, name) => answers.get(name)!.then(entry.resolve, entry.reject)),
           (error) => batch.forEach((entry) => entry.reject(error)),
         );
       });
@@ -97,11 +98,12 @@ export function batchedLookup(
   };
 }
 
+/** Each user's answer: from one batch, or else from each user's own lookup. */
 async function resolveAccounts(
   users: string[],
   run: RunId,
   boundMs: number,
-): Promise<Map<string, Account | undefined>> {
+): Promise<Map<string, Promise<Account | undefined>>> {
   const named = users.filter((user) => user !== "");
   if (named.length > 1) {
     const [uids, groups] = await runWithin(
@@ -115,13 +117,14 @@ async function resolveAccounts(
     const groupLists = decoder.decode(groups.stdout).split("\0\0");
     const plain = uids.success && groups.success && uidLines.length === named.length + 1 &&
       groupLists.length === named.length + 1;
-    const accounts = named.map((_, i) => accountFrom(uidLines[i], groupLists[i].split("\0")));
+    const accounts = plain
+      ? named.map((_, i) => accountFrom(uidLines[i], groupLists[i].split("\0")))
+      : [];
     if (plain && accounts.every((a) => a !== undefined)) {
-      return new Map(named.map((user, i) => [user, accounts[i]]));
+      return new Map(users.map((user) => [user, Promise.resolve(accounts[named.indexOf(user)])]));
     }
   }
-  const each = await Promise.all(users.map((user) => resolveAccount(user, run, boundMs)));
-  return new Map(users.map((user, i) => [user, each[i]]));
+  return new Map(users.map((user) => [user, resolveAccount(user, run, boundMs)]));
 }
 
 /**
