@@ -313,3 +313,19 @@ Deno.test("credentials never fall back to IMDSv1, with tattle's provider or the 
     });
   }
 });
+
+Deno.test("an extra_detail key that tattle now sets itself: events still go, with tattle's value, and a warning", async () => {
+  await using s = await setup({ extra_detail: { team: "sec", uid: "0", username: "root" } });
+  const result = await s.run(pamEnv({ PAM_USER: "root" }));
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(
+    result.stderr,
+    /warning: extra_detail "uid" in .* is left out of events: tattle sets that Detail field itself/,
+  );
+  assert.match(result.stderr, /warning: extra_detail "username" in /);
+  assert.equal(s.events.received.length, 1);
+  const { detail } = s.events.received[0];
+  assert.equal(detail.team, "sec");
+  assert.equal(detail.username, "root");
+  assert.equal(detail.uid, 0, "the name service's uid, a number, not the config's string");
+});

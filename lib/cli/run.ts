@@ -19,7 +19,12 @@
  */
 
 import { sdkEnvironment } from "../aws/sdk_env.ts";
-import { type Config, DEFAULT_CONFIG_PATH, DEFAULTS } from "../config/config.ts";
+import {
+  type Config,
+  DEFAULT_CONFIG_PATH,
+  DEFAULTS,
+  shadowedDetailKeys,
+} from "../config/config.ts";
 import { loadConfig } from "../config/file.ts";
 import { EXIT, type ExitCode, usageError } from "../util/errors.ts";
 import { ArgsError, type OptionSpecs, type OptionValues, parseOptions } from "./args.ts";
@@ -71,6 +76,12 @@ export async function runCli(argv: string[], hook: Command): Promise<ExitCode> {
       config: async () => {
         if (!config) {
           config = await loadConfig(configPath, configExplicit, settings);
+          for (const key of shadowedDetailKeys(config)) {
+            log(
+              `warning: extra_detail "${key}" in ${configPath} is left out of events: tattle sets ` +
+                "that Detail field itself; rename the key",
+            );
+          }
           for (const [name, value] of Object.entries(sdkEnvironment(config))) {
             Deno.env.set(name, value);
           }

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { RESERVED_DETAIL_FIELDS } from "../event/detail.ts";
 import { configError, usageError } from "../util/errors.ts";
 import { type Shape, ShapeError } from "../util/shape.ts";
 import {
@@ -99,6 +100,21 @@ export function resolveConfig(file: Settings, flags: Settings, path: string): Co
     );
   }
   return config;
+}
+
+/**
+ * The `extra_detail` keys the event leaves out, because tattle sets those
+ * Detail fields itself (a key that a newer version made its own).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { shadowedDetailKeys } from "./config.ts";
+ * assert.deepEqual(shadowedDetailKeys({ extra_detail: { team: "sec", uid: "7" } }), ["uid"]);
+ * ```
+ */
+export function shadowedDetailKeys(config: Pick<Config, "extra_detail">): string[] {
+  return Object.keys(config.extra_detail).filter((key) => RESERVED_DETAIL_FIELDS.includes(key));
 }
 
 /** The keys documented in the README's config table, in its order. */

@@ -14,7 +14,6 @@
  * @module
  */
 
-import { RESERVED_DETAIL_FIELDS } from "../event/detail.ts";
 import {
   array,
   boolean,
@@ -81,9 +80,9 @@ const absolutePath: Shape<string> = refine(
   "an absolute path",
 );
 
+// A key that names a field tattle sets is left out of the event, with a warning, not
+// refused: a version that adds a field must not silence the hosts that used its name.
 const extraDetail = refine(record(string()), (value) => {
-  const reserved = Object.keys(value).find((k) => RESERVED_DETAIL_FIELDS.includes(k));
-  if (reserved) throw new Error(`"${reserved}" is a field tattle sets itself`);
   if (JSON.stringify(value).length > 8192) throw new Error("must be at most 8 KiB as JSON");
   return value;
 }, "an object of strings");
