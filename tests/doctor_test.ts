@@ -3,6 +3,7 @@ import { FAKE_DOCUMENT } from "./fakes/imds.ts";
 import { refusedUrl } from "./fakes/silent.ts";
 import { scenario } from "./support/scenario.ts";
 import { MARKER, tattleLine } from "../lib/setup/pam_stack.ts";
+import { notRoot } from "./support/requires.ts";
 import { runTattle } from "./support/tattle.ts";
 
 /** A sshd stack as `tattle setup --pam` leaves it, under `root`. */
@@ -17,7 +18,7 @@ async function goodPamStack(
   await Deno.writeTextFile(`${root}/etc/pam.d/common-session`, "session required pam_unix.so\n");
 }
 
-async function doctorScenario(config: Record<string, unknown> = {}) {
+async function doctorScenario(config: Record<string, unknown> = {}, under?: string[]) {
   const s = await scenario(config);
   const root = `${s.home.dir}/root`;
   await goodPamStack(root);
@@ -25,7 +26,7 @@ async function doctorScenario(config: Record<string, unknown> = {}) {
     runTattle(
       ["doctor", "--config", s.home.configPath, "--root", root, ...args],
       {},
-      s.home.access,
+      { ...s.home.access, under },
     );
   return Object.assign(s, { doctor, root });
 }
@@ -144,4 +145,25 @@ Deno.test("doctor: a tattle line without prlimit fails, saying who goes unreport
     result.stdout,
     /✗ PAM stack: \/etc\/pam\.d\/sshd line 2 runs tattle without \/usr\/bin\/prlimit: a user with an address-space limit/,
   );
+});
+
+Deno.test("doctor: a name service that does not know root is a failed check, and the rest still run", async () => {
+  if (notRoot("a mount namespace puts /bin/false in place of /usr/bin/id")) return;
+  // In its own mount namespace, tattle's /usr/bin/id is /bin/false: it knows nobody.
+  const withoutNameService = [
+    "/usr/bin/unshare",
+    "--mount",
+    "--propagation=private",
+    "/bin/sh",
+    "-c",
+    'mount --bind /bin/false /usr/bin/id && exec "$0" "$@"',
+  ];
+  await using s = await doctorScenario({}, withoutNameService);
+  const result = await s.doctor();
+  assert.notEqual(result.code, 0, result.stdout);
+  const rows = lines(result.stdout).map((l) => LINE.exec(l)!);
+  assert.deepEqual(rows.filter((r) => r[1] === "✗").map((r) => r[2]), ["name service"]);
+  assert.match(result.stdout, /✗ name service: \/usr\/bin\/id does not know root/);
+  assert.match(result.stdout, /what to do: check nsswitch.conf and the directory service/);
+  assert(rows.filter((r) => r[1] === "✓").length >= 4, result.stdout);
 });

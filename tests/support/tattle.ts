@@ -62,6 +62,8 @@ export interface RunOptions {
   read?: string[];
   /** Paths the test lets tattle write (its spool and state dirs). */
   write?: string[];
+  /** A command tattle runs under, its own arguments first (`unshare`, for a mount namespace). */
+  under?: string[];
 }
 
 /** Runs tattle with `args` and exactly `env` as its environment. */
@@ -70,7 +72,7 @@ export async function runTattle(
   env: Record<string, string>,
   options: RunOptions = {},
 ): Promise<RunResult> {
-  const [program, ...rest] = await tattleArgv(args, options);
+  const [program, ...rest] = [...options.under ?? [], ...await tattleArgv(args, options)];
   return await execute(program, rest, TATTLE_BIN ? env : { ...env, DENO_DIR: await cacheDir() });
 }
 
