@@ -242,7 +242,9 @@ Deno.test("fault: 20 events queued while EventBridge is down, then recovered", a
 });
 
 Deno.test("fault: 8 concurrent flushers send each spooled event exactly once", async () => {
-  await using s = await scenario();
+  // Each flusher waits up to `timeout` for the lock: enough for the holder to send all 40 while
+  // eight runtimes start at once on this machine's cores (the test is about exactly once).
+  await using s = await scenario({ timeout: 10 });
   await prepareSpool(s.home.spoolDir);
   const records = Array.from({ length: 40 }, (_, n) => record(n));
   for (const r of records) await spoolWrite(s.home.spoolDir, r);
