@@ -53,7 +53,25 @@ Deno.test("sinkFor asks IMDS for the role's credentials before any send, and onl
   }
 });
 
-Deno.test("sinkFor: credentials that failed early fail the first send with IMDS's reason", async () => {
+Deno.test("sinkFor: an early fetch that failed is asked again at the first send", async () => {
+  await using imds = startFakeImds();
+  imds.fault = "500";
+  await using events = startFakeEventBridge({
+    [FAKE_ROLE.accessKeyId]: FAKE_ROLE.secretAccessKey,
+  });
+  const config = { ...DEFAULTS, imds_endpoint: imds.url, endpoint_url: events.url, timeout: 1 };
+  const sink = await sinkFor(config, "us-east-1");
+  try {
+    await new Promise((r) => setTimeout(r, 200)); // the early fetch has failed
+    imds.fault = "none";
+    const [delivery] = await sink.send([event(1)], AbortSignal.timeout(2000));
+    assert.equal(delivery.ok, true, JSON.stringify(delivery));
+  } finally {
+    sink.close();
+  }
+});
+
+Deno.test("sinkFor: credentials that fail early and again fail the first send with IMDS's reason", async () => {
   await using imds = startFakeImds();
   imds.fault = "500";
   await using events = startFakeEventBridge({});

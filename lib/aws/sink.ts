@@ -28,14 +28,15 @@ export async function sinkFor(config: Config, region: string): Promise<Sink> {
 }
 
 /**
- * `provider`, already called once: its first caller gets that answer (or
- * failure), later callers (the SDK refreshing) a new call.
+ * `provider`, already called once: its first caller gets that answer, or,
+ * when that early call failed (its timeout ran while a slow start went on),
+ * a new call; later callers (the SDK refreshing) a new call.
  */
 function startedEarly<T>(provider: () => Promise<T>): () => Promise<T> {
   let early: Promise<T> | undefined = provider();
-  early.catch(() => {}); // not lost: the first caller receives this rejection
+  early.catch(() => {}); // not lost: the first caller then asks again
   return () => {
-    const answer = early ?? provider();
+    const answer = early?.catch(() => provider()) ?? provider();
     early = undefined;
     return answer;
   };
