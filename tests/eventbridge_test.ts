@@ -2,9 +2,9 @@
 
 import assert from "node:assert/strict";
 import { eventBridgeSink, requestFailure, resolveEndpoint } from "../lib/aws/eventbridge.ts";
-import type { SessionEvent } from "../lib/event/detail.ts";
 import { deadlineIn } from "../lib/util/deadline.ts";
 import { startFakeEventBridge } from "./fakes/eventbridge.ts";
+import { sessionEvent } from "./support/records.ts";
 import { FAKE_ROLE } from "./fakes/imds.ts";
 import { refusedUrl, startSilentServer } from "./fakes/silent.ts";
 
@@ -14,25 +14,7 @@ const credentials = {
   sessionToken: FAKE_ROLE.token,
 };
 
-function event(n = 0): SessionEvent {
-  return {
-    source: "com.unbounce.tattle",
-    detailType: "SSH connection event detected",
-    resources: ["arn:aws:ec2:us-east-1:123456789012:instance/i-1"],
-    time: "2026-11-28T12:00:00.000Z",
-    detail: {
-      username: "alice",
-      remote_host: "1.2.3.4",
-      session: "opened",
-      service: "sshd",
-      tty: "ssh",
-      hostname: "h",
-      event_id: `e-${n}`,
-      tattle_version: "test",
-      n,
-    },
-  };
-}
+const event = (n = 0) => sessionEvent(n, { n });
 
 function startFake() {
   return startFakeEventBridge({ [credentials.accessKeyId]: credentials.secretAccessKey });

@@ -3,8 +3,8 @@
 import assert from "node:assert/strict";
 import { sinkFor } from "../lib/aws/sink.ts";
 import { DEFAULTS } from "../lib/config/config.ts";
-import type { SessionEvent } from "../lib/event/detail.ts";
 import { startFakeEventBridge } from "./fakes/eventbridge.ts";
+import { sessionEvent } from "./support/records.ts";
 import { FAKE_ROLE, startFakeImds } from "./fakes/imds.ts";
 
 const CREDENTIAL_REQUESTS = [
@@ -13,24 +13,7 @@ const CREDENTIAL_REQUESTS = [
   `GET /latest/meta-data/iam/security-credentials/${FAKE_ROLE.name}`,
 ];
 
-function event(n: number): SessionEvent {
-  return {
-    source: "com.unbounce.tattle",
-    detailType: "SSH connection event detected",
-    resources: [],
-    time: "2026-11-28T12:00:00.000Z",
-    detail: {
-      username: "alice",
-      remote_host: "1.2.3.4",
-      session: "opened",
-      service: "sshd",
-      tty: "ssh",
-      hostname: "h",
-      event_id: `e-${n}`,
-      tattle_version: "test",
-    },
-  };
-}
+const event = (n: number) => sessionEvent(n);
 
 Deno.test("sinkFor asks IMDS for the role's credentials before any send, and only once", async () => {
   await using imds = startFakeImds();

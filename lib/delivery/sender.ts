@@ -96,7 +96,7 @@ export async function runSender(options: SenderOptions): Promise<SenderReport> {
       }
       // Full jitter, so that a fleet recovering from an outage does not retry in step.
       const cap = Math.min(MAX_PAUSE_MS, 1000 * 2 ** failures++);
-      await sleep((options.random ?? Math.random)() * cap, AbortSignal.timeout(MAX_PAUSE_MS));
+      await sleep((options.random ?? Math.random)() * cap);
     }
   } catch (error) {
     options.log(`sender stopped: ${messageOf(error)}`);

@@ -1,6 +1,7 @@
 /** Captured events for tests. */
 
 import type { CapturedEvent } from "../../lib/delivery/record.ts";
+import type { SessionEvent } from "../../lib/event/detail.ts";
 
 /** A captured open by `user<n>`, at second `n` of a fixed minute, with an identity. */
 export function record(n: number, overrides: Partial<CapturedEvent> = {}): CapturedEvent {
@@ -23,5 +24,26 @@ export function record(n: number, overrides: Partial<CapturedEvent> = {}): Captu
       resources: ["arn:aws:ec2:us-east-1:1:instance/i-1"],
     },
     ...overrides,
+  };
+}
+
+/** A built session event `e-<n>` for sinks, with `extra` Detail fields. */
+export function sessionEvent(n = 0, extra: Record<string, unknown> = {}): SessionEvent {
+  return {
+    source: "com.unbounce.tattle",
+    detailType: "SSH connection event detected",
+    resources: ["arn:aws:ec2:us-east-1:123456789012:instance/i-1"],
+    time: "2026-11-28T12:00:00.000Z",
+    detail: {
+      username: "alice",
+      remote_host: "1.2.3.4",
+      session: "opened",
+      service: "sshd",
+      tty: "ssh",
+      hostname: "h",
+      event_id: `e-${n}`,
+      tattle_version: "test",
+      ...extra,
+    },
   };
 }
