@@ -36,10 +36,17 @@ export async function prepareSpool(dir: string): Promise<void> {
   }
 }
 
+const TIME_DIGITS = 15;
+
 /** The file name of a record: its time (ms, zero-padded) then its event_id. */
 export function recordName(record: CapturedEvent): string {
-  const ms = String(Date.parse(record.time)).padStart(15, "0");
+  const ms = String(Date.parse(record.time)).padStart(TIME_DIGITS, "0");
   return `${ms}-${record.event_id.replace(/[^0-9A-Za-z-]/g, "")}.json`;
+}
+
+/** The time (ms since the epoch) in a record's file name; NaN when the name has none. */
+export function recordNameTime(name: string): number {
+  return Number(name.slice(0, TIME_DIGITS));
 }
 
 /**

@@ -10,7 +10,7 @@
 
 import { type Infer, integer, object, optional, string } from "../util/shape.ts";
 import { replaceFile } from "../util/files.ts";
-import { FAILED_DIR, spoolList, spoolLockHeld } from "./spool.ts";
+import { FAILED_DIR, recordNameTime, spoolList, spoolLockHeld } from "./spool.ts";
 
 const STATS_FILE = ".stats.json";
 
@@ -84,7 +84,7 @@ export async function spoolStatus(dir: string, now = Date.now()): Promise<SpoolS
     sentTotal: stats.sent_total,
     senderAlive: await spoolLockHeld(dir),
   };
-  const oldest = names.length > 0 ? Number(names[0].slice(0, 15)) : NaN;
+  const oldest = names.length > 0 ? recordNameTime(names[0]) : NaN;
   if (Number.isFinite(oldest)) {
     status.oldestAgeSeconds = Math.max(0, Math.round((now - oldest) / 1000));
   }
