@@ -6,7 +6,9 @@
  */
 
 import assert from "node:assert/strict";
+import { prepareSpool, spoolWrite } from "../lib/delivery/spool.ts";
 import { localUser } from "./support/local_user.ts";
+import { record } from "./support/records.ts";
 import { notRoot } from "./support/requires.ts";
 import { type Scenario, scenario } from "./support/scenario.ts";
 import { pamEnv, pamExecItems, senderPids } from "./support/tattle.ts";
@@ -48,6 +50,34 @@ Deno.test("a real user in a group made for the test: uid and groups in the deliv
         assert.deepEqual({ uid: detail.uid, groups: detail.groups }, expected);
       },
     );
+  }
+});
+
+Deno.test("tattle flush, under the permission set, looks a batch of users up together", async (t) => {
+  if (notRoot(MAKES_USERS)) return;
+  await using user = await localUser();
+  // The batch's own answer, then the user-by-user fallback (tests/nss_test.ts counts the runs).
+  const cases: Array<[string, string[]]> = [
+    ["every user known", [user.name, "root"]],
+    ["an unknown user among them", [user.name, "no-such-user-tattle"]],
+  ];
+  for (const [name, users] of cases) {
+    await t.step(name, async () => {
+      await using s = await scenario();
+      await prepareSpool(s.home.spoolDir);
+      for (const [n, who] of users.entries()) {
+        const r = record(n);
+        await spoolWrite(s.home.spoolDir, { ...r, session: { ...r.session, user: who } });
+      }
+      const result = await s.flush();
+      assert.equal(result.code, 0, result.stderr);
+      const byUser = Object.fromEntries(
+        s.events.received.map(({ detail }) => [detail.username, [detail.uid, detail.groups]]),
+      );
+      assert.deepEqual(byUser[user.name], [user.uid, [user.group, user.name].sort()]);
+      if (users[1] === "root") assert.equal(byUser.root[0], 0);
+      else assert.deepEqual(byUser[users[1]], [undefined, undefined]);
+    });
   }
 });
 
