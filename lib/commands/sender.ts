@@ -13,6 +13,7 @@ import { flushSpool } from "../delivery/flush.ts";
 import { runSender } from "../delivery/sender.ts";
 import { prepareSpool } from "../delivery/spool.ts";
 import { EXIT, usageError } from "../util/errors.ts";
+import { lowerPriority, SENDER_NICE } from "../util/priority.ts";
 import { FLUSH_BUDGET_S } from "./flush.ts";
 
 /** Seconds a sender started by a hook stays once the spool is empty. */
@@ -38,8 +39,14 @@ export const sender = command({
   exitCodes: "0 the spool is empty, or another sender holds it; 75 events are kept for later; " +
     "78 configuration.",
   async run(ctx) {
-    const config = await ctx.config();
     const resident = ctx.values.resident ?? false;
+    // A sender a hook started yields the CPU to logins, from before the AWS
+    // SDK loads (most of its CPU). A resident one is warm; its unit sets Nice=.
+    if (!resident) {
+      const notLowered = await lowerPriority(SENDER_NICE);
+      if (notLowered) ctx.log(`running at normal priority: ${notLowered}`);
+    }
+    const config = await ctx.config();
     const linger = ctx.values.linger === undefined ? DEFAULT_LINGER_S : Number(ctx.values.linger);
     if (!Number.isFinite(linger) || linger < 0) {
       throw usageError("--linger must be a number of seconds");
