@@ -39,14 +39,8 @@ export const sender = command({
   exitCodes: "0 the spool is empty, or another sender holds it; 75 events are kept for later; " +
     "78 configuration.",
   async run(ctx) {
-    const resident = ctx.values.resident ?? false;
-    // A sender a hook started yields the CPU to logins, from before the AWS
-    // SDK loads (most of its CPU). A resident one is warm; its unit sets Nice=.
-    if (!resident) {
-      const notLowered = await lowerPriority(SENDER_NICE);
-      if (notLowered) ctx.log(`running at normal priority: ${notLowered}`);
-    }
     const config = await ctx.config();
+    const resident = ctx.values.resident ?? false;
     const linger = ctx.values.linger === undefined ? DEFAULT_LINGER_S : Number(ctx.values.linger);
     if (!Number.isFinite(linger) || linger < 0) {
       throw usageError("--linger must be a number of seconds");
@@ -64,6 +58,14 @@ export const sender = command({
       retryBudgetMs: resident ? Infinity : budgetMs,
       pass: (deadline) => flushSpool(flushContextFor(config, deadline, ctx.log)),
       passBudgetMs: budgetMs,
+      // A sender a hook started yields the CPU to logins once it holds the
+      // spool, before the AWS SDK loads (most of its CPU). A resident one is
+      // warm, and its unit may set Nice=.
+      onLocked: async () => {
+        if (resident) return;
+        const notLowered = await lowerPriority(SENDER_NICE);
+        if (notLowered) ctx.log(`running at normal priority: ${notLowered}`);
+      },
       onIdle: async () => {
         const stale = await cleanStaleSessions(config.state_dir, await processLiveness());
         for (const problem of stale.problems) {

@@ -35,6 +35,12 @@ export interface SenderOptions {
   /** The budget of one pass. */
   passBudgetMs: number;
   /**
+   * Run once the sender holds the spool, before its first pass. Anything
+   * slow belongs here, not before the lock: between clearing the start
+   * marker and taking the lock, a hook may start another sender.
+   */
+  onLocked?: () => Promise<void>;
+  /**
    * Housekeeping, run once the spool is first empty: after the first
    * events went, not before them.
    */
@@ -67,6 +73,7 @@ export async function runSender(options: SenderOptions): Promise<SenderReport> {
   let lock: SpoolLock | undefined = await tryLockSpool(dir);
   if (!lock) return report;
   report.ran = true;
+  await options.onLocked?.();
   const watch = spoolWatch(dir);
   let failingSince: number | undefined;
   let failures = 0;
