@@ -40,6 +40,8 @@ interface Hook {
   rss_kib: number;
   code: number;
   began: number;
+  /** When it was started, in seconds since the epoch. */
+  began_at: number;
 }
 interface Burst {
   hooks: Hook[];
@@ -91,11 +93,11 @@ async function loneLogins(rig: Awaited<ReturnType<typeof tattleRig>>, user?: str
   const lone = [];
   for (let i = 0; i < LONE_RUNS; i++) {
     const before = s.events.received.length;
-    const started = Date.now();
-    const run = burst(argv, envs(1, () => "open_session", user ? () => user : undefined));
+    const result = await burst(argv, envs(1, () => "open_session", user ? () => user : undefined));
     await s.until(() => s.events.received.length > before, 10_000);
-    const endToEnd = Date.now() - started;
-    const result = await run; // returns once the sender has left too
+    // From the hook's start to its event's arrival, both as the processes
+    // that saw them tell it: no launcher start-up or polling in between.
+    const endToEnd = s.events.received[before].arrivedAt - ms(result.hooks[0].began_at);
     lone.push({
       ...result.hooks[0],
       endToEnd,
@@ -179,12 +181,12 @@ async function measureTattle() {
       () => most = Math.max(most, senderPids(s.home.configPath).length),
       10,
     );
-    const started = Date.now();
-    const run = burst(argv, envs(n));
+    const result = await burst(argv, envs(n));
     await s.until(() => s.events.received.length >= before + n, 60_000);
-    const arrived = Date.now() - started;
-    const result = await run;
     clearInterval(watch);
+    // From the first hook's start to the last event's arrival.
+    const arrived = Math.max(...s.events.received.slice(before).map((e) => e.arrivedAt)) -
+      ms(Math.min(...result.hooks.map((h) => h.began_at)));
     const cpu = result.hooks.reduce((sum, h) => sum + h.cpu, 0) + result.others_cpu_s;
     bursts[n] = {
       hooks_done: ms(result.hooks_done_s),

@@ -29,6 +29,8 @@ export interface ReceivedEntry {
   detail: Record<string, unknown>;
   /** The region and access key the request was signed with. */
   signedBy: { accessKeyId: string; region: string };
+  /** When the fake accepted it (ms since the epoch). */
+  arrivedAt: number;
 }
 
 /** A running fake EventBridge. */
@@ -222,6 +224,7 @@ export function startFakeEventBridge(
         ...(entry as unknown as ReceivedEntry),
         detail: detail as Record<string, unknown>,
         signedBy: { accessKeyId: scope.accessKeyId, region: scope.region },
+        arrivedAt: Date.now(),
       });
       return { EventId: crypto.randomUUID() };
     });

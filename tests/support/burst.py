@@ -3,7 +3,9 @@
 
 It makes itself a child subreaper, so detached senders are reparented to it
 when their hook exits, and reaps everything with wait4: each hook's own wall
-time, CPU and peak RSS, then the CPU of whatever outlived the hooks.
+time, CPU and peak RSS, then the CPU of whatever outlived the hooks. Each
+hook's start is also given on the wall clock (`began_at`, seconds since the
+epoch), to compare with when its event arrived.
 
 Usage: burst.py '{"argv": [...], "envs": [{...}, ...], "events": PATH_OR_NULL}'
 Prints one JSON object.
@@ -22,10 +24,11 @@ hooks = {}
 procs = []  # kept: subprocess reaps children whose Popen objects are collected
 for env in spec["envs"]:
     began = time.monotonic()
+    began_at = time.time()
     proc = subprocess.Popen(spec["argv"], env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     procs.append(proc)
-    hooks[proc.pid] = {"began": began}
+    hooks[proc.pid] = {"began": began, "began_at": began_at}
 pending = set(hooks)
 hooks_done = None
 others_cpu = 0.0
