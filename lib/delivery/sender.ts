@@ -21,7 +21,7 @@ import { type Deadline, deadlineIn, sleep } from "../util/deadline.ts";
 import { messageOf } from "../util/errors.ts";
 import type { FlushSummary } from "./flush.ts";
 import { clearStartMarker } from "./spawn.ts";
-import { spoolList, type SpoolLock, tryLockSpool } from "./spool.ts";
+import { openSpoolLock, spoolList, type SpoolLock, tryLockSpool } from "./spool.ts";
 
 /** How a sender runs. */
 export interface SenderOptions {
@@ -68,9 +68,11 @@ export async function runSender(options: SenderOptions): Promise<SenderReport> {
   const { dir } = options;
   const report: SenderReport = { ran: false, passes: 0, sent: 0, remaining: 0 };
   // The marker first, the lock after: a hook that trusted the marker wrote its
-  // record before this removal, so whoever holds the lock next lists it.
-  await clearStartMarker(dir);
-  let lock: SpoolLock | undefined = await tryLockSpool(dir);
+  // record before this removal, so whoever holds the lock next lists it. Back
+  // to back: a hook that comes between them starts a second sender.
+  const lockFile = await openSpoolLock(dir);
+  clearStartMarker(dir);
+  let lock: SpoolLock | undefined = lockFile.take();
   if (!lock) return report;
   report.ran = true;
   await options.onLocked?.();

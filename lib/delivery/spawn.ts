@@ -108,6 +108,16 @@ export async function ensureSender(
     await Deno.remove(marker).catch(() => {});
     if (!(await claim(marker))) return "starting"; // another hook took over the stale one
   }
+  // The marker is this hook's. A sender that cleared its own marker just
+  // before may have taken the lock since the first look: then this hook
+  // need not start another. It gives its marker up, and looks once more
+  // after that: hooks that trusted the marker wrote their records before it
+  // went, so a sender that still holds the lock lists them as it leaves.
+  if (await spoolLockHeld(dir)) {
+    await Deno.remove(marker).catch(() => {});
+    if (await spoolLockHeld(dir)) return "running";
+    if (!(await claim(marker))) return "starting";
+  }
   try {
     start();
   } catch (error) {
@@ -127,9 +137,17 @@ async function claim(marker: string): Promise<boolean> {
   }
 }
 
-/** The sender's first step, before it tries the lock: from here a hook may start another. */
-export async function clearStartMarker(dir: string): Promise<void> {
-  await Deno.remove(`${dir}/${START_MARKER}`).catch(() => {});
+/**
+ * The sender's first step, right before it tries the lock: from here a hook
+ * may start another. Synchronous, so that no turn of the event loop (which
+ * a busy machine can stretch to many milliseconds) comes between the two.
+ */
+export function clearStartMarker(dir: string): void {
+  try {
+    Deno.removeSync(`${dir}/${START_MARKER}`);
+  } catch {
+    // Already gone: a stale marker another hook removed, or a sender started by hand.
+  }
 }
 
 /**

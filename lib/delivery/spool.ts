@@ -192,15 +192,33 @@ export interface SpoolLock {
  * dies.
  */
 export async function tryLockSpool(dir: string): Promise<SpoolLock | undefined> {
+  return (await openSpoolLock(dir)).take();
+}
+
+/** The spool's lock file, open but not locked. */
+export interface SpoolLockFile {
+  /** Takes the lock if nobody holds it, synchronously; closes the file when it cannot. */
+  take(): SpoolLock | undefined;
+}
+
+/**
+ * Opens the spool's lock file, so that a caller can do something
+ * synchronously right before it tries the lock (the sender's start).
+ */
+export async function openSpoolLock(dir: string): Promise<SpoolLockFile> {
   const file = await Deno.open(`${dir}/${LOCK_FILE}`, {
     read: true,
     write: true,
     create: true,
     mode: 0o600,
   });
-  if (await file.tryLock(true)) return { release: () => file.close() };
-  file.close();
-  return undefined;
+  return {
+    take() {
+      if (file.tryLockSync(true)) return { release: () => file.close() };
+      file.close();
+      return undefined;
+    },
+  };
 }
 
 /** Waits up to `ms` for the spool's lock (polling: a blocking lock cannot be abandoned). */
