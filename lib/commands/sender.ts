@@ -30,7 +30,8 @@ export const sender = command({
     `empty it waits --linger seconds (default ${DEFAULT_LINGER_S}) for more, then leaves; with ` +
     "--resident it never leaves (contrib/systemd/tattle-sender.service). When delivery fails it " +
     `retries with jittered backoff for max(timeout, ${FLUSH_BUDGET_S}) seconds (forever when ` +
-    "resident). If another sender holds the spool it leaves at once.",
+    "resident). If another sender holds the spool it leaves at once. Once it holds the spool, a " +
+    "sender that is not resident lowers its priority to nice 10, so that logins come first.",
   options: {
     linger: { kind: "string", value: "SECONDS", help: "how long to wait for more once idle" },
     resident: { kind: "boolean", help: "never leave (a systemd service)" },
