@@ -11,7 +11,7 @@ import { localUser } from "./support/local_user.ts";
 import { record } from "./support/records.ts";
 import { notRoot } from "./support/requires.ts";
 import { type Scenario, scenario } from "./support/scenario.ts";
-import { pamEnv, pamExecItems, senderPids } from "./support/tattle.ts";
+import { nameServiceSpy, pamEnv, pamExecItems, runTattle, senderPids } from "./support/tattle.ts";
 
 const MAKES_USERS = "it creates a user and a group with useradd and groupadd";
 
@@ -108,6 +108,21 @@ Deno.test("ignore.users, ignore.services, ignore.groups: nothing at all, exit 0"
       });
     }
   }
+  await t.step("an ignored user waits for no name service lookup", async () => {
+    await using s = await scenario({ ignore: { users: ["ansible"], groups: [user.group] } });
+    await using nameService = await nameServiceSpy();
+    const run = (user: string, type: string) =>
+      runTattle(["--config", s.home.configPath], pamEnv({ PAM_USER: user, PAM_TYPE: type }), {
+        ...s.home.access,
+        under: nameService.under,
+      });
+    assertNothing(s, await run("ansible", "open_session"));
+    assertNothing(s, await run("ansible", "close_session"));
+    assert.deepEqual(nameService.calls(), [], "the name service was not asked");
+    // The spy sees what the groups rule asks (and then the sender).
+    assert.equal((await run("carol", "open_session")).code, 0);
+    assert(nameService.calls().includes("-Gnz -- carol"), nameService.calls().join("; "));
+  });
   await t.step("a user in none of the rules is reported", async () => {
     await using s = await scenario({ ignore: { users: ["ansible"], groups: [user.group] } });
     assert.equal((await s.run(pamEnv({ PAM_USER: "alice" }))).code, 0);

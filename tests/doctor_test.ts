@@ -4,7 +4,7 @@ import { refusedUrl } from "./fakes/silent.ts";
 import { scenario } from "./support/scenario.ts";
 import { MARKER, tattleLine } from "../lib/setup/pam_stack.ts";
 import { notRoot } from "./support/requires.ts";
-import { runTattle } from "./support/tattle.ts";
+import { runTattle, WITHOUT_NAME_SERVICE } from "./support/tattle.ts";
 
 /** A sshd stack as `tattle setup --pam` leaves it, under `root`. */
 async function goodPamStack(
@@ -149,16 +149,7 @@ Deno.test("doctor: a tattle line without prlimit fails, saying who goes unreport
 
 Deno.test("doctor: a name service that does not know root is a failed check, and the rest still run", async () => {
   if (notRoot("a mount namespace puts /bin/false in place of /usr/bin/id")) return;
-  // In its own mount namespace, tattle's /usr/bin/id is /bin/false: it knows nobody.
-  const withoutNameService = [
-    "/usr/bin/unshare",
-    "--mount",
-    "--propagation=private",
-    "/bin/sh",
-    "-c",
-    'mount --bind /bin/false /usr/bin/id && exec "$0" "$@"',
-  ];
-  await using s = await doctorScenario({}, withoutNameService);
+  await using s = await doctorScenario({}, WITHOUT_NAME_SERVICE);
   const result = await s.doctor();
   assert.notEqual(result.code, 0, result.stdout);
   const rows = lines(result.stdout).map((l) => LINE.exec(l)!);

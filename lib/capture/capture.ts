@@ -64,9 +64,12 @@ export async function captureEvent(
   host: HostFacts,
   warn: (line: string) => void,
 ): Promise<Capture> {
-  // An open judged by ignore.groups needs the name service: ask it meanwhile, as
-  // a login waits for every millisecond here (a close asks only without its open).
-  const openAccount = session.state === "opened" && needsGroups(config.ignore)
+  // The user and service rules need nothing more. An open that only the groups
+  // could ignore needs the name service: ask it meanwhile, as a login waits for
+  // every millisecond here (a close asks only without its open).
+  const ignoredByName = ignoredBy(config.ignore, session.user, session.service, undefined);
+  const judgedByGroups = ignoredByName === undefined && needsGroups(config.ignore);
+  const openAccount = session.state === "opened" && judgedByGroups
     ? lookUp(host, session.user, warn)
     : undefined;
   // The identity cache and session records live here: refuse it if others can change it
@@ -99,11 +102,11 @@ export async function captureEvent(
   let ignored: string | undefined;
   if (open) {
     if (open.ignored) ignored = "the session's open was ignored";
-  } else {
-    if (needsGroups(config.ignore)) {
-      account = await (openAccount ?? lookUp(host, session.user, warn));
-    }
+  } else if (judgedByGroups) {
+    account = await (openAccount ?? lookUp(host, session.user, warn));
     ignored = ignoredBy(config.ignore, session.user, session.service, account?.groups);
+  } else {
+    ignored = ignoredByName;
   }
   if (session.state === "opened" && stateUsable) {
     await bounded(

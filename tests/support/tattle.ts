@@ -114,6 +114,48 @@ export async function startTattle(
   };
 }
 
+/**
+ * A command to run tattle under ({@link RunOptions.under}): its own mount
+ * namespace, where /usr/bin/id is `program`. Needs root.
+ */
+export function withIdReplacedBy(program: string): string[] {
+  return [
+    "/usr/bin/unshare",
+    "--mount",
+    "--propagation=private",
+    "/bin/sh",
+    "-c",
+    `mount --bind '${program}' /usr/bin/id && exec "$0" "$@"`,
+  ];
+}
+
+/** A name service that knows nobody: /usr/bin/id is /bin/false. Needs root. */
+export const WITHOUT_NAME_SERVICE = withIdReplacedBy("/bin/false");
+
+/**
+ * A name service that records each question and knows nobody: what tattle
+ * runs under `under` asks it, and `calls()` lists the arguments of each
+ * `id` run. Needs root.
+ */
+export async function nameServiceSpy() {
+  const dir = await Deno.makeTempDir({ prefix: "tattle-id-spy-" });
+  const spy = `${dir}/id`;
+  await Deno.writeTextFile(spy, `#!/bin/sh\necho "$*" >> '${dir}/calls'\nexit 1\n`, {
+    mode: 0o755,
+  });
+  return {
+    under: withIdReplacedBy(spy),
+    calls: (): string[] => {
+      try {
+        return Deno.readTextFileSync(`${dir}/calls`).split("\n").filter((line) => line);
+      } catch {
+        return [];
+      }
+    },
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
+  };
+}
+
 /** The fields of /proc/PID/stat after the command name, from the state on (`[0]` is the state). */
 export function procStat(pid: number): string[] {
   const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
