@@ -113,8 +113,8 @@ export async function ensureSender(
   // need not start another. It gives its marker up, and looks once more
   // after that: hooks that trusted the marker wrote their records before it
   // went, so a sender that still holds the lock lists them as it leaves.
-  if (await spoolLockHeld(dir)) {
-    await Deno.remove(marker).catch(() => {});
+  // A marker it cannot give up is honoured: the sender it starts clears it.
+  if (await spoolLockHeld(dir) && await Deno.remove(marker).then(() => true, () => false)) {
     if (await spoolLockHeld(dir)) return "running";
     if (!(await claim(marker))) return "starting";
   }
