@@ -35,9 +35,10 @@ export interface SenderOptions {
   /** The budget of one pass. */
   passBudgetMs: number;
   /**
-   * Run once the sender holds the spool, before its first pass. Anything
-   * slow belongs here, not before the lock: between clearing the start
-   * marker and taking the lock, a hook may start another sender.
+   * Run once the sender holds the spool, before its first pass. What slows
+   * the sender down (a lower priority) belongs here, not before the lock:
+   * until then its start marker stands for it, and a marker that waits too
+   * long for the CPU goes stale, so hooks start another sender.
    */
   onLocked?: () => Promise<void>;
   /**

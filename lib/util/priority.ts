@@ -4,6 +4,8 @@
  * @module
  */
 
+import { messageOf } from "./errors.ts";
+
 /**
  * The sender's nice value. When a burst of logins meets a starting sender
  * on a busy host, the hooks (which hold logins) get the CPU first; delivery
@@ -12,8 +14,8 @@
 export const SENDER_NICE = 10;
 
 /**
- * Lowers this process's priority to `nice`, never raising it: a resident
- * sender whose unit already sets a higher nice value keeps it. Needs
+ * Lowers this process's priority to `nice`, never raising it: a process
+ * started at a higher nice value keeps it. Needs
  * `--allow-sys=getPriority,setPriority`.
  *
  * @returns why it could not, or `undefined` when the process runs at `nice` or lower.
@@ -24,6 +26,6 @@ export async function lowerPriority(nice: number): Promise<string | undefined> {
     if (getPriority() < nice) setPriority(nice);
     return undefined;
   } catch (error) {
-    return error instanceof Error ? error.message : String(error);
+    return messageOf(error);
   }
 }
