@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { scenario } from "./support/scenario.ts";
-import { pamEnv, procStat, senderPids, watchSenders } from "./support/tattle.ts";
+import { pamEnv, senderPids, watchSenders } from "./support/tattle.ts";
 
 Deno.test("a burst of 30 background logins: one sender, full batches, each event once", async () => {
   await using s = await scenario({ mode: "background" });
@@ -46,27 +46,6 @@ Deno.test("a resident sender delivers everything, and hooks start no other", asy
   const { started } = watch.stop();
   assert.equal(started, 1, "only the resident one");
   assert.deepEqual(senderPids(s.home.configPath), [resident.pid]);
-});
-
-/** A process's nice value, from /proc/PID/stat (field 19). */
-const niceOf = (pid: number) => Number(procStat(pid)[16]);
-
-Deno.test("a sender a hook starts yields the CPU to logins (nice 10); a resident one keeps its own", async () => {
-  await using s = await scenario({ mode: "background" });
-  const result = await s.run(pamEnv({ PAM_USER: "alice" }));
-  assert.equal(result.code, 0, result.stderr);
-  assert(await s.until(() => senderPids(s.home.configPath).length === 1), "a sender started");
-  const [started] = senderPids(s.home.configPath);
-  assert(await s.until(() => niceOf(started) === 10, 5_000), `nice ${niceOf(started)}`);
-  assert(await s.until(() => s.deliveredIds().length === 1, 10_000), "and it delivers");
-  await s.until(() => senderPids(s.home.configPath).length === 0, 10_000);
-
-  await using resident = await s.startSender(["--resident"]);
-  assert(
-    await s.until(() => s.spooled().length === 0 && senderPids(s.home.configPath).length === 1),
-  );
-  await new Promise((r) => setTimeout(r, 300));
-  assert.equal(niceOf(resident.pid), 0, "systemd's Nice= decides for a resident sender");
 });
 
 Deno.test("inline hooks whose events the running sender delivered exit 0, with no false failure", async () => {

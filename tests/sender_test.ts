@@ -118,42 +118,9 @@ Deno.test("a sender that finds another holding the spool leaves at once, clearin
     retryBudgetMs: 1000,
     passBudgetMs: 1000,
     log: () => {},
-    onLocked: () => Promise.reject(new Error("never called")),
     pass: () => Promise.reject(new Error("never called")),
   });
   lock!.release();
   assert.equal(report.ran, false);
   assert.deepEqual([...Deno.readDirSync(s.dir)].map((e) => e.name).includes(START_MARKER), false);
-});
-
-Deno.test("a sender's slow start-up (onLocked) runs once it holds the spool, before its first pass", async () => {
-  await using s = await spool();
-  const steps: string[] = [];
-  const report = await runSender({
-    dir: s.dir,
-    lingerMs: 0,
-    retryBudgetMs: 1000,
-    passBudgetMs: 1000,
-    log: () => {},
-    onLocked: async () => {
-      const other = await tryLockSpool(s.dir);
-      other?.release();
-      steps.push(other ? "onLocked, spool free" : "onLocked, spool held");
-    },
-    pass: () => {
-      steps.push("pass");
-      return Promise.resolve({
-        sent: 0,
-        failed: 0,
-        dropped: 0,
-        remaining: 0,
-        delivered: [],
-        quarantined: new Map(),
-        held: false,
-        seen: new Set(),
-      });
-    },
-  });
-  assert.equal(report.ran, true);
-  assert.deepEqual(steps, ["onLocked, spool held", "pass"]);
 });

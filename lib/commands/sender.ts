@@ -13,7 +13,6 @@ import { flushSpool } from "../delivery/flush.ts";
 import { runSender } from "../delivery/sender.ts";
 import { prepareSpool } from "../delivery/spool.ts";
 import { EXIT, usageError } from "../util/errors.ts";
-import { lowerPriority, SENDER_NICE } from "../util/priority.ts";
 import { FLUSH_BUDGET_S } from "./flush.ts";
 
 /** Seconds a sender started by a hook stays once the spool is empty. */
@@ -30,8 +29,7 @@ export const sender = command({
     `empty it waits --linger seconds (default ${DEFAULT_LINGER_S}) for more, then leaves; with ` +
     "--resident it never leaves (contrib/systemd/tattle-sender.service). When delivery fails it " +
     `retries with jittered backoff for max(timeout, ${FLUSH_BUDGET_S}) seconds (forever when ` +
-    "resident). If another sender holds the spool it leaves at once. Once it holds the spool, a " +
-    "sender that is not resident lowers its priority to nice 10, so that logins come first.",
+    "resident). If another sender holds the spool it leaves at once.",
   options: {
     linger: { kind: "string", value: "SECONDS", help: "how long to wait for more once idle" },
     resident: { kind: "boolean", help: "never leave (a systemd service)" },
@@ -59,14 +57,6 @@ export const sender = command({
       retryBudgetMs: resident ? Infinity : budgetMs,
       pass: (deadline) => flushSpool(flushContextFor(config, deadline, ctx.log)),
       passBudgetMs: budgetMs,
-      // A sender a hook started yields the CPU to logins once it holds the
-      // spool, before the AWS SDK loads (most of its CPU). A resident one is
-      // warm, and its unit may set Nice=.
-      onLocked: async () => {
-        if (resident) return;
-        const notLowered = await lowerPriority(SENDER_NICE);
-        if (notLowered) ctx.log(`running at normal priority: ${notLowered}`);
-      },
       onIdle: async () => {
         const stale = await cleanStaleSessions(config.state_dir, await processLiveness());
         for (const problem of stale.problems) {

@@ -35,13 +35,6 @@ export interface SenderOptions {
   /** The budget of one pass. */
   passBudgetMs: number;
   /**
-   * Run once the sender holds the spool, before its first pass. What slows
-   * the sender down (a lower priority) belongs here, not before the lock:
-   * until then its start marker stands for it, and a marker that waits too
-   * long for the CPU goes stale, so hooks start another sender.
-   */
-  onLocked?: () => Promise<void>;
-  /**
    * Housekeeping, run once the spool is first empty: after the first
    * events went, not before them.
    */
@@ -76,7 +69,6 @@ export async function runSender(options: SenderOptions): Promise<SenderReport> {
   let lock: SpoolLock | undefined = lockFile.take();
   if (!lock) return report;
   report.ran = true;
-  await options.onLocked?.();
   const watch = spoolWatch(dir);
   let failingSince: number | undefined;
   let failures = 0;
