@@ -6,8 +6,11 @@
  * binary TATTLE_BIN names), in background mode against the local fakes, with
  * role credentials from the fake IMDS. When the original Go tool is present
  * (../shared/peer, root, `ip netns`), it is measured in the same run inside
- * its own namespace with its own fakes, and the table shows the ratios;
- * without it, tattle's figures alone.
+ * its own namespace with its own fakes, taking turns with tattle login by
+ * login and burst by burst (this VM's speed drifts by a tenth or more over
+ * minutes), and the table shows the ratios; without it, tattle's figures
+ * alone. BENCH_RUNS sets the lone logins (11), BENCH_BURST_ROUNDS the
+ * rounds of bursts of 50 (3; one fewer of 100 + 100).
  *
  * Every process a burst leaves behind (the detached sender) is counted:
  * tests/support/burst.py is a child subreaper.
@@ -87,31 +90,73 @@ async function tattleRig(config: Record<string, unknown> = {}) {
   return { s, argv, envs };
 }
 
-/** Lone logins one after another, each waited for until its sender has left. */
-async function loneLogins(rig: Awaited<ReturnType<typeof tattleRig>>, user?: string) {
+type TattleRig = Awaited<ReturnType<typeof tattleRig>>;
+
+/** One lone login, waited for until its sender has left. */
+async function loneLogin(rig: TattleRig, user?: string) {
   const { s, argv, envs } = rig;
-  const lone = [];
-  for (let i = 0; i < LONE_RUNS; i++) {
-    const before = s.events.received.length;
-    const result = await burst(argv, envs(1, () => "open_session", user ? () => user : undefined));
-    await s.until(() => s.events.received.length > before, 10_000);
+  const before = s.events.received.length;
+  const result = await burst(argv, envs(1, () => "open_session", user ? () => user : undefined));
+  await s.until(() => s.events.received.length > before, 10_000);
+  const hook = result.hooks[0];
+  return {
+    wall: ms(hook.wall),
+    cpu: ms(hook.cpu),
+    rss: hook.rss_kib / 1024,
+    perLogin: ms(hook.cpu + result.others_cpu_s),
     // From the hook's start to its event's arrival, both as the processes
     // that saw them tell it: no launcher start-up or polling in between.
-    const endToEnd = s.events.received[before].arrivedAt - ms(result.hooks[0].began_at);
-    lone.push({
-      ...result.hooks[0],
-      endToEnd,
-      perLogin: result.hooks[0].cpu + result.others_cpu_s,
-    });
-  }
+    endToEnd: s.events.received[before].arrivedAt - ms(hook.began_at),
+  };
+}
+
+/** Medians of {@link loneLogin}'s figures. */
+function medians(lone: Array<Awaited<ReturnType<typeof loneLogin>>>) {
   return {
-    hookWall: median(lone.map((l) => ms(l.wall))),
-    hookCpu: median(lone.map((l) => ms(l.cpu))),
-    hookRss: median(lone.map((l) => l.rss_kib)) / 1024,
-    perLogin: median(lone.map((l) => ms(l.perLogin))),
+    hookWall: median(lone.map((l) => l.wall)),
+    hookCpu: median(lone.map((l) => l.cpu)),
+    hookRss: median(lone.map((l) => l.rss)),
+    perLogin: median(lone.map((l) => l.perLogin)),
     endToEnd: median(lone.map((l) => l.endToEnd)),
   };
 }
+
+/** {@link LONE_RUNS} lone logins one after another. */
+async function loneLogins(rig: TattleRig, user?: string) {
+  const lone = [];
+  for (let i = 0; i < LONE_RUNS; i++) lone.push(await loneLogin(rig, user));
+  return medians(lone);
+}
+
+/** `n` logins at once (opens and closes in turn), waited for until every event arrived. */
+async function tattleBurst(rig: TattleRig, n: number) {
+  const { s, argv, envs } = rig;
+  const before = s.events.received.length;
+  let most = 0;
+  const watch = setInterval(
+    () => most = Math.max(most, senderPids(s.home.configPath).length),
+    10,
+  );
+  const result = await burst(argv, envs(n));
+  await s.until(() => s.events.received.length >= before + n, 60_000);
+  clearInterval(watch);
+  const arrivedAt = s.events.received.slice(before).map((e) => e.arrivedAt);
+  const ids = s.events.received.slice(before).map((e) => e.detail.event_id);
+  return {
+    hooksDone: ms(result.hooks_done_s),
+    // From the first hook's start to the last event's arrival.
+    arrived: Math.max(...arrivedAt) - ms(Math.min(...result.hooks.map((h) => h.began_at))),
+    cpuPerLogin: ms((cpuOf(result) + result.others_cpu_s) / n),
+    slowest: slowestOf(result),
+    senders: most,
+    delivered: ids.length,
+    once: new Set(ids).size === ids.length,
+    failed: result.hooks.filter((h) => h.code !== 0).length,
+  };
+}
+
+const cpuOf = (b: Burst) => b.hooks.reduce((sum, h) => sum + h.cpu, 0);
+const slowestOf = (b: Burst) => Math.max(...b.hooks.map((h) => ms(h.wall)));
 
 /**
  * Where `uid` and `groups` cost least: looked up by the sender (the
@@ -163,61 +208,12 @@ async function measureResident() {
   };
 }
 
-/** tattle's figures. */
-async function measureTattle() {
-  const rig = await tattleRig();
-  await using s = rig.s;
-  const { argv, envs } = rig;
-  const lone = await loneLogins(rig);
-
-  const bursts: Record<
-    number,
-    { hooks_done: number; arrived: number; cpuPerLogin: number; senders: number }
-  > = {};
-  for (const n of [1, 20, 50]) {
-    const before = s.events.received.length;
-    let most = 0;
-    const watch = setInterval(
-      () => most = Math.max(most, senderPids(s.home.configPath).length),
-      10,
-    );
-    const result = await burst(argv, envs(n));
-    await s.until(() => s.events.received.length >= before + n, 60_000);
-    clearInterval(watch);
-    // From the first hook's start to the last event's arrival.
-    const arrived = Math.max(...s.events.received.slice(before).map((e) => e.arrivedAt)) -
-      ms(Math.min(...result.hooks.map((h) => h.began_at)));
-    const cpu = result.hooks.reduce((sum, h) => sum + h.cpu, 0) + result.others_cpu_s;
-    bursts[n] = {
-      hooks_done: ms(result.hooks_done_s),
-      arrived,
-      cpuPerLogin: ms(cpu / n),
-      senders: most,
-    };
-  }
-
-  const before = s.events.received.length;
-  const heavy = await burst(argv, envs(200));
-  await s.until(() => s.events.received.length >= before + 200, 60_000);
-  const ids = s.events.received.slice(before).map((e) => e.detail.event_id);
-  return {
-    hookWall: lone.hookWall,
-    hookCpu: lone.hookCpu,
-    hookRss: lone.hookRss,
-    loneCpuWithSender: lone.perLogin,
-    endToEnd: lone.endToEnd,
-    bursts,
-    heavy: {
-      slowest: Math.max(...heavy.hooks.map((h) => ms(h.wall))),
-      delivered: ids.length,
-      once: new Set(ids).size === ids.length,
-      failed: heavy.hooks.filter((h) => h.code !== 0).length,
-    },
-  };
-}
-
-/** The Go original's figures, in its namespace; `undefined` when it cannot run here. */
-async function measureGo() {
+/**
+ * The Go original in its own namespace, with its fakes: each figure is taken
+ * net of its wrapper (nsx.sh and tenv.sh), measured right after it in the
+ * same conditions with /bin/true. `undefined` when it cannot run here.
+ */
+async function goRig() {
   const go = `${PEER}bin/tattle-go`;
   try {
     Deno.statSync(go);
@@ -234,82 +230,147 @@ async function measureGo() {
       stderr: "null",
     }).output();
   if ((await shell(["up"])).code !== 0) return undefined;
-  try {
-    // nsx.sh and tenv.sh exec into each other and into the program: one process per hook.
-    const wrap = (program: string) => [
-      `${PEER}nsx.sh`,
-      `${PEER}tenv.sh`,
-      "-u",
-      "AWS_ACCESS_KEY_ID",
-      "-u",
-      "AWS_SECRET_ACCESS_KEY",
-      "--",
-      program,
-    ];
-    const env = {
-      PEER_DIR: peerDir,
-      NS: `tbench${Deno.pid}`,
-      PATH: "/usr/sbin:/usr/bin:/sbin:/bin",
-    };
-    const envs = (n: number) => Array.from({ length: n }, () => env);
-    await burst(wrap(go), envs(1));
-    const lone = [];
-    const wrapper = [];
-    for (let i = 0; i < LONE_RUNS; i++) {
-      lone.push((await burst(wrap(go), envs(1))).hooks[0]);
-      wrapper.push((await burst(wrap("/bin/true"), envs(1))).hooks[0]);
-    }
-    const overheadCpu = median(wrapper.map((w) => ms(w.cpu)));
-    const overheadWall = median(wrapper.map((w) => ms(w.wall)));
-    // Bursts of the wrapper alone, in the same conditions: what it adds under load is
-    // taken off Go's figures (approximately: on 2 busy cores, time follows total CPU).
-    const cpuOf = (b: Burst) => b.hooks.reduce((sum, h) => sum + h.cpu, 0);
-    const slowest = (b: Burst) => Math.max(...b.hooks.map((h) => ms(h.wall)));
-    const fifty = await burst(wrap(go), envs(50));
-    const fiftyWrapper = await burst(wrap("/bin/true"), envs(50));
-    const heavy = await burst(wrap(go), envs(200));
-    const heavyWrapper = await burst(wrap("/bin/true"), envs(200));
-    return {
-      hookWall: median(lone.map((l) => ms(l.wall))) - overheadWall,
-      hookCpu: median(lone.map((l) => ms(l.cpu))) - overheadCpu,
-      hookRss: median(lone.map((l) => l.rss_kib)) / 1024,
-      burst50: ms(fifty.hooks_done_s) - ms(fiftyWrapper.hooks_done_s),
-      cpuPerLogin50: ms((cpuOf(fifty) - cpuOf(fiftyWrapper)) / 50),
-      heavySlowest: slowest(heavy) - slowest(heavyWrapper),
-      wrapperBurst50: ms(fiftyWrapper.hooks_done_s),
-      wrapperHeavySlowest: slowest(heavyWrapper),
-      overheadCpu,
-      overheadWall,
-    };
-  } finally {
-    await shell(["down"]);
-    await Deno.remove(peerDir, { recursive: true }).catch(() => {});
-  }
+  // nsx.sh and tenv.sh exec into each other and into the program: one process per hook.
+  const wrap = (program: string) => [
+    `${PEER}nsx.sh`,
+    `${PEER}tenv.sh`,
+    "-u",
+    "AWS_ACCESS_KEY_ID",
+    "-u",
+    "AWS_SECRET_ACCESS_KEY",
+    "--",
+    program,
+  ];
+  const env = { PEER_DIR: peerDir, NS: `tbench${Deno.pid}`, PATH: "/usr/sbin:/usr/bin:/sbin:/bin" };
+  const envs = (n: number) => Array.from({ length: n }, () => env);
+  await burst(wrap(go), envs(1));
+  const overhead = {
+    cpu: [] as number[],
+    wall: [] as number[],
+    burst50: [] as number[],
+    heavySlowest: [] as number[],
+  };
+  return {
+    overhead,
+    /** One lone hook: it is synchronous, so its wall time is also its end to end. */
+    async lone() {
+      const [hook] = (await burst(wrap(go), envs(1))).hooks;
+      const [wrapper] = (await burst(wrap("/bin/true"), envs(1))).hooks;
+      overhead.cpu.push(ms(wrapper.cpu));
+      overhead.wall.push(ms(wrapper.wall));
+      return {
+        wall: ms(hook.wall - wrapper.wall),
+        cpu: ms(hook.cpu - wrapper.cpu),
+        rss: hook.rss_kib / 1024,
+      };
+    },
+    /**
+     * `n` hooks at once, less the wrapper's own burst of `n` (approximately:
+     * on 2 busy cores, time follows total CPU).
+     */
+    async burst(n: number) {
+      const hooks = await burst(wrap(go), envs(n));
+      const wrapper = await burst(wrap("/bin/true"), envs(n));
+      if (n === 50) overhead.burst50.push(ms(wrapper.hooks_done_s));
+      if (n === 200) overhead.heavySlowest.push(slowestOf(wrapper));
+      return {
+        hooksDone: ms(hooks.hooks_done_s - wrapper.hooks_done_s),
+        cpuPerLogin: ms((cpuOf(hooks) - cpuOf(wrapper)) / n),
+        slowest: slowestOf(hooks) - slowestOf(wrapper),
+      };
+    },
+    async [Symbol.asyncDispose]() {
+      await shell(["down"]);
+      await Deno.remove(peerDir, { recursive: true }).catch(() => {});
+    },
+  };
 }
 
-const t = await measureTattle();
+/** Rounds of the bursts, each tool in turn, so that this machine's drift hits both alike. */
+const BURST_ROUNDS = Number(Deno.env.get("BENCH_BURST_ROUNDS") ?? 3);
+
+/** tattle's figures, and Go's taken in turn with them. */
+async function measureSideBySide() {
+  const rig = await tattleRig();
+  await using _ = rig.s;
+  await using go = await goRig();
+  const lone = [];
+  const goLone = [];
+  for (let i = 0; i < LONE_RUNS; i++) {
+    lone.push(await loneLogin(rig));
+    if (go) goLone.push(await go.lone());
+  }
+  const small = { 1: await tattleBurst(rig, 1), 20: await tattleBurst(rig, 20) };
+  const fifty = [];
+  const goFifty = [];
+  const heavy = [];
+  const goHeavy = [];
+  for (let round = 0; round < BURST_ROUNDS; round++) {
+    fifty.push(await tattleBurst(rig, 50));
+    if (go) goFifty.push(await go.burst(50));
+  }
+  for (let round = 0; round < Math.max(1, BURST_ROUNDS - 1); round++) {
+    heavy.push(await tattleBurst(rig, 200));
+    if (go) goHeavy.push(await go.burst(200));
+  }
+  const of = <T>(runs: T[], pick: (run: T) => number) => median(runs.map(pick));
+  return {
+    tattle: {
+      ...medians(lone),
+      small,
+      fifty: {
+        hooksDone: of(fifty, (b) => b.hooksDone),
+        arrived: of(fifty, (b) => b.arrived),
+        cpuPerLogin: of(fifty, (b) => b.cpuPerLogin),
+        senders: Math.max(...fifty.map((b) => b.senders)),
+      },
+      heavy: {
+        slowest: of(heavy, (b) => b.slowest),
+        delivered: heavy.map((b) => b.delivered),
+        once: heavy.every((b) => b.once),
+        failed: heavy.reduce((sum, b) => sum + b.failed, 0),
+      },
+    },
+    go: go && {
+      hookWall: of(goLone, (l) => l.wall),
+      hookCpu: of(goLone, (l) => l.cpu),
+      hookRss: of(goLone, (l) => l.rss),
+      fifty: {
+        hooksDone: of(goFifty, (b) => b.hooksDone),
+        cpuPerLogin: of(goFifty, (b) => b.cpuPerLogin),
+      },
+      heavySlowest: of(goHeavy, (b) => b.slowest),
+      overheadCpu: median(go.overhead.cpu),
+      overheadWall: median(go.overhead.wall),
+      wrapperBurst50: median(go.overhead.burst50),
+      wrapperHeavySlowest: median(go.overhead.heavySlowest),
+    },
+  };
+}
+
+const { tattle: t, go: g } = await measureSideBySide();
 const r = await measureResolution();
 const resident = await measureResident();
-const g = await measureGo();
 const ratio = (mine: number, theirs?: number) => theirs ? `${(mine / theirs).toFixed(2)}×` : "";
 const f = (n: number) => n.toFixed(1);
 const rows: Array<[string, number, number | undefined]> = [
   ["background hook: wall, ms (median)", t.hookWall, g?.hookWall],
   ["background hook: CPU, ms", t.hookCpu, g?.hookCpu],
   ["background hook: peak RSS, MiB", t.hookRss, g?.hookRss],
-  ["lone login: CPU with its sender, ms", t.loneCpuWithSender, g?.hookCpu],
+  ["lone login: CPU with its sender, ms", t.perLogin, g?.hookCpu],
   ["lone login: hook start → event at EventBridge, ms", t.endToEnd, g?.hookWall],
-  ["burst of 20: CPU per login with the sender, ms", t.bursts[20].cpuPerLogin, undefined],
-  ["burst of 50: CPU per login with the sender, ms", t.bursts[50].cpuPerLogin, g?.cpuPerLogin50],
-  ["burst of 50: until every hook exited, ms", t.bursts[50].hooks_done, g?.burst50],
-  ["burst of 50: until every event arrived, ms", t.bursts[50].arrived, undefined],
-  ["burst of 50: senders alive at once", t.bursts[50].senders, undefined],
+  ["burst of 20: CPU per login with the sender, ms", t.small[20].cpuPerLogin, undefined],
+  ["burst of 50: CPU per login with the sender, ms", t.fifty.cpuPerLogin, g?.fifty.cpuPerLogin],
+  ["burst of 50: until every hook exited, ms", t.fifty.hooksDone, g?.fifty.hooksDone],
+  ["burst of 50: until every event arrived, ms", t.fifty.arrived, undefined],
+  ["burst of 50: senders alive at once (most)", t.fifty.senders, undefined],
   ["100 opens + 100 closes at once: slowest hook, ms", t.heavy.slowest, g?.heavySlowest],
 ];
 console.log(
   `tattle login path (${
     TATTLE_BIN ? "compiled binary" : "deno run main.ts"
-  }), lone logins: median of ${LONE_RUNS}`,
+  }): lone logins median of ${LONE_RUNS}, bursts of 50 median of ${BURST_ROUNDS} rounds, ` +
+    `100 + 100 median of ${Math.max(1, BURST_ROUNDS - 1)}; tattle and Go take turns`,
 );
 console.log(`| figure | tattle | Go original | tattle / Go |\n| --- | --- | --- | --- |`);
 for (const [name, mine, theirs] of rows) {
@@ -318,12 +379,12 @@ for (const [name, mine, theirs] of rows) {
   );
 }
 console.log(
-  `burst of 1: CPU per login ${f(t.bursts[1].cpuPerLogin)} ms; burst of 20: every hook exited in ` +
-    `${f(t.bursts[20].hooks_done)} ms, senders at once ${t.bursts[20].senders}`,
+  `burst of 1: CPU per login ${f(t.small[1].cpuPerLogin)} ms; burst of 20: every hook exited in ` +
+    `${f(t.small[20].hooksDone)} ms, senders at once ${t.small[20].senders}`,
 );
 console.log(
-  `100 opens + 100 closes: ${t.heavy.delivered} of 200 delivered, each once: ${t.heavy.once}, ` +
-    `hooks that failed: ${t.heavy.failed}`,
+  `100 opens + 100 closes: ${t.heavy.delivered.join(", ")} of 200 delivered, each once: ` +
+    `${t.heavy.once}, hooks that failed: ${t.heavy.failed}`,
 );
 console.log(
   g
@@ -352,7 +413,7 @@ console.log(
     f(resident.busyRss)
   } MiB after a burst; ` +
     `burst of 20 with it: ${f(resident.cpuPerLogin20)} ms CPU per login (without it: ${
-      f(t.bursts[20].cpuPerLogin)
+      f(t.small[20].cpuPerLogin)
     } ms); lone login with it: hook ${f(resident.hookCpu)} ms CPU, end to end ${
       f(resident.endToEnd)
     } ms`,
