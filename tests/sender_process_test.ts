@@ -5,6 +5,8 @@
  */
 
 import assert from "node:assert/strict";
+import { spoolWrite } from "../lib/delivery/spool.ts";
+import { record } from "./support/records.ts";
 import { scenario } from "./support/scenario.ts";
 import { pamEnv, senderPids, watchSenders } from "./support/tattle.ts";
 
@@ -65,4 +67,25 @@ Deno.test("inline hooks whose events the running sender delivered exit 0, with n
   assert.equal(ids.length, 10);
   assert.equal(new Set(ids).size, 10);
   if (resident.exited()) assert.fail(`the resident sender left: ${await resident.stderr}`);
+});
+
+Deno.test("an answer that comes after `timeout` is waited for: the sender and flush send each event once", async (t) => {
+  await using s = await scenario({ mode: "background" }); // timeout: 1 s
+  // EventBridge takes the entries at once and answers 2.5 s later.
+  s.events.answerDelayMs = 2500;
+  await t.step("the sender", async () => {
+    const result = await s.run(pamEnv({ PAM_USER: "alice" }));
+    assert.equal(result.code, 0, result.stderr);
+    assert(await s.until(() => s.deliveredIds().length >= 1, 10_000), "delivered");
+    assert(await s.until(() => senderPids(s.home.configPath).length === 0, 20_000), "it left");
+    assert.equal(s.deliveredIds().length, 1, "sent once");
+    assert.deepEqual(s.spooled(), []);
+  });
+  await t.step("tattle flush", async () => {
+    await spoolWrite(s.home.spoolDir, record(1, { event_id: "flushed-once" }));
+    const flush = await s.flush();
+    assert.equal(flush.code, 0, flush.stderr);
+    assert.deepEqual(s.deliveredIds().filter((id) => id === "flushed-once"), ["flushed-once"]);
+    assert.deepEqual(s.spooled(), []);
+  });
 });

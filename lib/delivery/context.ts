@@ -19,11 +19,23 @@ import type { FlushContext } from "./flush.ts";
 import type { CapturedEvent } from "./record.ts";
 import { describeFailure } from "./sink.ts";
 
-/** A flush of `config`'s spool within `deadline`. */
+/**
+ * How long the sender and `tattle flush` wait for one answer, at least. No
+ * login waits for them, and an answer they stop waiting for may still come:
+ * EventBridge has then taken the events, and sending them again would
+ * deliver them twice. `timeout` bounds the hook, on the login path.
+ */
+export const BACKGROUND_STEP_S = 10;
+
+/**
+ * A flush of `config`'s spool within `deadline`, each network step within
+ * `stepS` seconds (the hook's: `timeout`).
+ */
 export function flushContextFor(
   config: Config,
   deadline: Deadline,
   log: (line: string) => void,
+  stepS = config.timeout,
 ): FlushContext {
   return {
     dir: config.spool_dir,
@@ -34,7 +46,7 @@ export function flushContextFor(
     log,
     version: VERSION,
     deadline,
-    stepMs: config.timeout * 1000,
+    stepMs: stepS * 1000,
     metricsFile: config.metrics_file,
   };
 }

@@ -61,6 +61,11 @@ export interface FakeEventBridge extends AsyncDisposable {
   clockOffsetMs: number;
   /** Credentials the fake accepts: access key → secret. */
   readonly credentials: Map<string, string>;
+  /**
+   * How long the fake waits before it answers a PutEvents whose entries it
+   * has already accepted (ms): an answer that comes late, or is lost.
+   */
+  answerDelayMs: number;
 }
 
 /** TLS material the fake serves with `tls: true` (tests/fixtures/tls). */
@@ -92,6 +97,7 @@ export function startFakeEventBridge(
     rateLimit: undefined as { perSecond: number; burst: number } | undefined,
     clockOffsetMs: 0,
     credentials: new Map(Object.entries(credentials)),
+    answerDelayMs: 0,
   };
   let tokens = Infinity;
   let refilled = performance.now();
@@ -229,6 +235,7 @@ export function startFakeEventBridge(
       return { EventId: crypto.randomUUID() };
     });
     const failed = results.filter((r) => "ErrorCode" in r).length;
+    if (state.answerDelayMs > 0) await new Promise((r) => setTimeout(r, state.answerDelayMs));
     return json(200, { Entries: results, FailedEntryCount: failed });
   });
 
