@@ -148,7 +148,7 @@ Deno.test({
       });
 
       await t.step(
-        "EventBridge hanging: logins stay bounded; flush delivers exactly once",
+        "EventBridge hanging: logins stay bounded; flush or the sender delivers exactly once",
         async () => {
           s.events.fault = "hang";
           const timeout = 2;
@@ -177,8 +177,14 @@ Deno.test({
           const flush = await sh(launcher, ["flush", "--config", s.home.configPath], {
             check: false,
           });
-          assert.equal(flush.code, 0, flush.stderr + flush.stdout);
-          await s.until(() => s.events.received.length >= before + 4, 10_000);
+          // The background login's sender may still hold the spool, waiting out its hung
+          // request (up to 10 s): then flush leaves the events to it, says so, and exits 75.
+          const deferred = flush.code === 75 && /\(a sender is sending\)/.test(flush.stdout);
+          assert(
+            flush.code === 0 || deferred,
+            `exit ${flush.code}: ${flush.stderr}${flush.stdout}`,
+          );
+          await s.until(() => s.events.received.length >= before + 4, 20_000);
           const ids = s.events.received.slice(before).map((e) => e.detail.event_id);
           assert.equal(ids.length, 4, "two logins, two events each");
           assert.equal(new Set(ids).size, 4);
