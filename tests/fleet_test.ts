@@ -127,6 +127,10 @@ Deno.test("fleet recovery: each event once, and retries spread out, not in waves
       `arriving at the fake: ${peak(jittered.arrivals)} and ${peak(lockstep.arrivals)}`,
   );
   assert(waves >= HOSTS / 2, `the control shows waves (${waves}): the measure can see them`);
-  // Uniform jitter over the first 100 ms alone puts 5 to 9 of 24 hosts within some 10 ms.
-  assert(spread <= waves * 0.6, `retries come spread out: ${spread} vs ${waves} in lockstep`);
+  // Uniform jitter over the first 100 ms alone puts 5 to 9 of 24 hosts within some 10 ms; a
+  // loaded machine can also blur the control's waves (14 in one CI run, 16 to 19 usually).
+  assert(
+    spread <= Math.max(9, waves * 0.6),
+    `retries come spread out: ${spread} vs ${waves} in lockstep`,
+  );
 });
