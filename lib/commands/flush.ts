@@ -9,7 +9,7 @@ import { cleanStaleSessions, processLiveness } from "../capture/sessions.ts";
 import { command } from "../cli/command.ts";
 import type { Config } from "../config/config.ts";
 import { assertTrusted } from "../config/trust.ts";
-import { BACKGROUND_STEP_S, flushContextFor } from "../delivery/context.ts";
+import { backgroundFlushContextFor } from "../delivery/context.ts";
 import { flushSpool } from "../delivery/flush.ts";
 import { handOver, senderCommand, startSender } from "../delivery/spawn.ts";
 import { lockSpoolWithin, prepareSpool, requeueFailed } from "../delivery/spool.ts";
@@ -60,9 +60,7 @@ export const flush = command({
         ctx.print(`tattle flush: moved ${await requeueFailed(dir)} event(s) back from failed/`);
       }
       const deadline = deadlineIn(Math.max(config.timeout, FLUSH_BUDGET_S) * 1000);
-      summary = await flushSpool(
-        flushContextFor(config, deadline, ctx.log, Math.max(config.timeout, BACKGROUND_STEP_S)),
-      );
+      summary = await flushSpool(backgroundFlushContextFor(config, deadline, ctx.log));
     } finally {
       lock.release();
     }

@@ -8,7 +8,7 @@
 import { cleanStaleSessions, processLiveness } from "../capture/sessions.ts";
 import { command } from "../cli/command.ts";
 import { assertTrusted } from "../config/trust.ts";
-import { BACKGROUND_STEP_S, flushContextFor } from "../delivery/context.ts";
+import { backgroundFlushContextFor } from "../delivery/context.ts";
 import { flushSpool } from "../delivery/flush.ts";
 import { runSender } from "../delivery/sender.ts";
 import { prepareSpool } from "../delivery/spool.ts";
@@ -51,12 +51,11 @@ export const sender = command({
     await prepareSpool(dir);
     await assertTrusted(dir, "spool directory");
     const budgetMs = Math.max(config.timeout, FLUSH_BUDGET_S) * 1000;
-    const stepS = Math.max(config.timeout, BACKGROUND_STEP_S);
     const report = await runSender({
       dir,
       lingerMs: resident ? Infinity : linger * 1000,
       retryBudgetMs: resident ? Infinity : budgetMs,
-      pass: (deadline) => flushSpool(flushContextFor(config, deadline, ctx.log, stepS)),
+      pass: (deadline) => flushSpool(backgroundFlushContextFor(config, deadline, ctx.log)),
       passBudgetMs: budgetMs,
       onIdle: async () => {
         const stale = await cleanStaleSessions(config.state_dir, await processLiveness());

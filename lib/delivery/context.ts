@@ -25,17 +25,34 @@ import { describeFailure } from "./sink.ts";
  * EventBridge has then taken the events, and sending them again would
  * deliver them twice. `timeout` bounds the hook, on the login path.
  */
-export const BACKGROUND_STEP_S = 10;
+const BACKGROUND_STEP_S = 10;
 
-/**
- * A flush of `config`'s spool within `deadline`, each network step within
- * `stepS` seconds (the hook's: `timeout`).
- */
+/** A flush by the hook: each network step within `timeout`. */
 export function flushContextFor(
   config: Config,
   deadline: Deadline,
   log: (line: string) => void,
-  stepS = config.timeout,
+): FlushContext {
+  return contextWithSteps(config, deadline, log, config.timeout);
+}
+
+/**
+ * A flush by the sender or `tattle flush`, off the login path: each network
+ * step within max(`timeout`, {@link BACKGROUND_STEP_S}).
+ */
+export function backgroundFlushContextFor(
+  config: Config,
+  deadline: Deadline,
+  log: (line: string) => void,
+): FlushContext {
+  return contextWithSteps(config, deadline, log, Math.max(config.timeout, BACKGROUND_STEP_S));
+}
+
+function contextWithSteps(
+  config: Config,
+  deadline: Deadline,
+  log: (line: string) => void,
+  stepS: number,
 ): FlushContext {
   return {
     dir: config.spool_dir,
