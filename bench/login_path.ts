@@ -24,6 +24,7 @@ import {
   procStat,
   senderPids,
   TATTLE_BIN,
+  watchSenders,
 } from "../tests/support/tattle.ts";
 
 const LONE_RUNS = Number(Deno.env.get("BENCH_RUNS") ?? 11);
@@ -132,14 +133,10 @@ async function loneLogins(rig: TattleRig, user?: string) {
 async function tattleBurst(rig: TattleRig, n: number) {
   const { s, argv, envs } = rig;
   const before = s.events.received.length;
-  let most = 0;
-  const watch = setInterval(
-    () => most = Math.max(most, senderPids(s.home.configPath).length),
-    10,
-  );
+  const watch = watchSenders(s.home.configPath);
   const result = await burst(argv, envs(n));
   await s.until(() => s.events.received.length >= before + n, 60_000);
-  clearInterval(watch);
+  const most = watch.stop().mostAtOnce;
   const arrivedAt = s.events.received.slice(before).map((e) => e.arrivedAt);
   const ids = s.events.received.slice(before).map((e) => e.detail.event_id);
   return {
@@ -269,7 +266,10 @@ async function goRig() {
      * on 2 busy cores, time follows total CPU).
      */
     async burst(n: number) {
+      // The same /proc sampling as tattle's bursts (it finds nothing here): its CPU is paid alike.
+      const watch = watchSenders(`${peerDir}/no-tattle-here.json`);
       const hooks = await burst(wrap(go), envs(n));
+      watch.stop();
       const wrapper = await burst(wrap("/bin/true"), envs(n));
       if (n === 50) overhead.burst50.push(ms(wrapper.hooks_done_s));
       if (n === 200) overhead.heavySlowest.push(slowestOf(wrapper));
