@@ -13,8 +13,6 @@ const CREDENTIAL_REQUESTS = [
   `GET /latest/meta-data/iam/security-credentials/${FAKE_ROLE.name}`,
 ];
 
-const event = (n: number) => sessionEvent(n);
-
 Deno.test("sinkFor asks IMDS for the role's credentials before any send, and only once", async () => {
   await using imds = startFakeImds();
   await using events = startFakeEventBridge({
@@ -27,7 +25,7 @@ Deno.test("sinkFor asks IMDS for the role's credentials before any send, and onl
     assert.deepEqual(imds.requests, CREDENTIAL_REQUESTS, "asked before the first send");
     assert.equal(events.requestCount, 0);
     for (const n of [1, 2]) {
-      const [delivery] = await sink.send([event(n)], AbortSignal.timeout(2000));
+      const [delivery] = await sink.send([sessionEvent(n)], AbortSignal.timeout(2000));
       assert.equal(delivery.ok, true, JSON.stringify(delivery));
     }
     assert.deepEqual(imds.requests, CREDENTIAL_REQUESTS, "the SDK reused them");
@@ -47,7 +45,7 @@ Deno.test("sinkFor: an early fetch that failed is asked again at the first send"
   try {
     await new Promise((r) => setTimeout(r, 200)); // the early fetch has failed
     imds.fault = "none";
-    const [delivery] = await sink.send([event(1)], AbortSignal.timeout(2000));
+    const [delivery] = await sink.send([sessionEvent(1)], AbortSignal.timeout(2000));
     assert.equal(delivery.ok, true, JSON.stringify(delivery));
   } finally {
     sink.close();
@@ -61,7 +59,7 @@ Deno.test("sinkFor: credentials that fail early and again fail the first send wi
   const config = { ...DEFAULTS, imds_endpoint: imds.url, endpoint_url: events.url, timeout: 1 };
   const sink = await sinkFor(config, "us-east-1");
   try {
-    const [delivery] = await sink.send([event(1)], AbortSignal.timeout(2000));
+    const [delivery] = await sink.send([sessionEvent(1)], AbortSignal.timeout(2000));
     assert(!delivery.ok);
     assert.equal(delivery.code, "ImdsError");
     assert.equal(delivery.disposition, "retry", "IMDS may answer later");
