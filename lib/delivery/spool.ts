@@ -192,7 +192,10 @@ export interface SpoolLock {
  * dies.
  */
 export async function tryLockSpool(dir: string): Promise<SpoolLock | undefined> {
-  return (await openSpoolLock(dir)).take();
+  // Off the main thread, as on the hook's path: a lock on a stalled file system must not
+  // hold the thread the watchdog's timer needs.
+  const file = await openLockFile(dir);
+  return lockedOrClosed(file, await file.tryLock(true));
 }
 
 /** The spool's lock file, open but not locked. */
@@ -203,22 +206,22 @@ export interface SpoolLockFile {
 
 /**
  * Opens the spool's lock file, so that a caller can do something
- * synchronously right before it tries the lock (the sender's start).
+ * synchronously right before it tries the lock (the sender's start, never
+ * a hook).
  */
 export async function openSpoolLock(dir: string): Promise<SpoolLockFile> {
-  const file = await Deno.open(`${dir}/${LOCK_FILE}`, {
-    read: true,
-    write: true,
-    create: true,
-    mode: 0o600,
-  });
-  return {
-    take() {
-      if (file.tryLockSync(true)) return { release: () => file.close() };
-      file.close();
-      return undefined;
-    },
-  };
+  const file = await openLockFile(dir);
+  return { take: () => lockedOrClosed(file, file.tryLockSync(true)) };
+}
+
+function openLockFile(dir: string): Promise<Deno.FsFile> {
+  return Deno.open(`${dir}/${LOCK_FILE}`, { read: true, write: true, create: true, mode: 0o600 });
+}
+
+function lockedOrClosed(file: Deno.FsFile, locked: boolean): SpoolLock | undefined {
+  if (locked) return { release: () => file.close() };
+  file.close();
+  return undefined;
 }
 
 /** Waits up to `ms` for the spool's lock (polling: a blocking lock cannot be abandoned). */
