@@ -13,6 +13,14 @@ import { createFile } from "../util/files.ts";
 import { type CapturedEvent, decodeRecord, encodeRecord } from "./record.ts";
 
 const TMP_PREFIX = ".tmp-";
+
+/**
+ * A new temporary file's path in the spool, for writes that end in a rename:
+ * if a crash leaves it, the spool's own clean-up removes it.
+ */
+export function spoolTempPath(dir: string, tag = ""): string {
+  return `${dir}/${TMP_PREFIX}${tag}${crypto.randomUUID()}`;
+}
 const LOCK_FILE = ".lock";
 const DROPPED_FILE = ".dropped";
 /** Where unreadable records and entries EventBridge rejects for good are moved. */
@@ -60,7 +68,7 @@ export async function spoolWrite(
   signal?: AbortSignal,
 ): Promise<string> {
   const name = recordName(record);
-  const tmp = `${dir}/${TMP_PREFIX}${crypto.randomUUID()}`;
+  const tmp = spoolTempPath(dir);
   await createFile(tmp, encodeRecord(record), { sync: true });
   if (signal?.aborted) {
     await Deno.remove(tmp).catch(() => {});

@@ -10,7 +10,7 @@
 
 import { type Infer, integer, object, optional, string } from "../util/shape.ts";
 import { replaceFile } from "../util/files.ts";
-import { FAILED_DIR, recordNameTime, spoolList, spoolLockHeld } from "./spool.ts";
+import { FAILED_DIR, recordNameTime, spoolList, spoolLockHeld, spoolTempPath } from "./spool.ts";
 
 const STATS_FILE = ".stats.json";
 
@@ -46,9 +46,9 @@ export async function recordPass(
   if (pass.remaining > 0 && pass.problem) {
     next.last_error = { time: now.toISOString(), message: pass.problem };
   }
-  // A `.tmp-` name, which the spool's own clean-up removes if a crash leaves it.
-  const tmp = `${dir}/.tmp-stats-${crypto.randomUUID()}`;
-  await replaceFile(`${dir}/${STATS_FILE}`, JSON.stringify(next), { tmp });
+  await replaceFile(`${dir}/${STATS_FILE}`, JSON.stringify(next), {
+    tmp: spoolTempPath(dir, "stats-"),
+  });
 }
 
 /** The spool at a glance. */
