@@ -45,12 +45,14 @@ Deno.test("every key is read from the file", () => {
     mode: "inline",
     spool_dir: "/var/lib/tattle/spool/",
     spool_max_events: 500,
-    state_dir: "/run/tattle-test",
+    state_dir: "/var/lib/tattle-test",
+    runtime_dir: "/run/tattle-test",
+    sender_idle: 0,
     trust_environment: true,
     profile: "events",
     syslog_socket: "/run/systemd/journal/dev-log",
     alert_after: 60,
-    metrics_file: "/var/lib/prometheus/node-exporter/tattle.prom",
+    metrics_file: "/var/lib/tattle/metrics/tattle.prom",
     ignore: { users: ["ansible"], groups: ["ci"], services: ["sshd-ci"] },
   };
   const config = resolveConfig(parseConfigFile(JSON.stringify(file), PATH), {}, PATH);

@@ -122,6 +122,8 @@ export const SETTINGS = object({
   spool_dir: optional(absolutePath),
   spool_max_events: optional(integer({ min: 1, max: 1_000_000 })),
   state_dir: optional(absolutePath),
+  runtime_dir: optional(absolutePath),
+  sender_idle: optional(number({ min: 0, max: 7 * 24 * 3600 })),
   trust_environment: optional(boolean),
   profile: optional(string({ pattern: /^[A-Za-z0-9_.+=,@-]{1,64}$/, describe: "a profile name" })),
   syslog_socket: optional(absolutePath),
@@ -145,7 +147,9 @@ export const DEFAULTS = {
   mode: "background",
   spool_dir: "/var/spool/tattle",
   spool_max_events: 10000,
-  state_dir: "/run/tattle",
+  state_dir: "/var/lib/tattle",
+  runtime_dir: "/run/tattle",
+  sender_idle: 300,
   trust_environment: false,
   syslog_socket: "/run/systemd/journal/dev-log",
   alert_after: 900,
@@ -225,8 +229,19 @@ export const SETTING_DOCS: Record<keyof Settings, SettingDoc> = {
     flag: { kind: "number" },
   },
   state_dir: {
-    meaning: "root-only state: identity cache, session records (a tmpfs)",
+    meaning: "the sender's own state, kept across reboots: identity cache, open sessions, " +
+      "metrics (owned by the sender's account)",
     flag: { kind: "value" },
+  },
+  runtime_dir: {
+    meaning: "root's runtime state (a tmpfs): the sender service's socket `sender.sock`, the " +
+      "sender lock, the hooks' session markers",
+    flag: { kind: "value" },
+  },
+  sender_idle: {
+    meaning: "seconds the sender stays once the spool is empty, for the next logins; `0`: " +
+      "it never leaves (resident)",
+    flag: { kind: "number" },
   },
   trust_environment: {
     meaning: "honour AWS_* variables in the hook's environment (users can set them: see Security)",
@@ -249,7 +264,8 @@ export const SETTING_DOCS: Record<keyof Settings, SettingDoc> = {
   },
   metrics_file: {
     meaning: "node_exporter textfile to write the spool's figures to after each send " +
-      "(under /var/lib/prometheus/node-exporter or /run/tattle)",
+      "(under `state_dir`, e.g. /var/lib/tattle/metrics/tattle.prom; every directory on the " +
+      "way owned by root or tattle)",
     defaultText: "(none)",
     flag: { kind: "value" },
   },
