@@ -1,10 +1,12 @@
 /**
  * The spool's figures in the node_exporter textfile format, written
- * atomically so the collector never reads half a file.
+ * atomically so the collector never reads half a file, into a directory
+ * checked before each write (I/O).
  *
  * @module
  */
 
+import { assertTrusted } from "../config/trust.ts";
 import { replaceFile } from "../util/files.ts";
 import type { SpoolStatus } from "./stats.ts";
 
@@ -44,7 +46,25 @@ export function metricsText(status: SpoolStatus): string {
   ).join("");
 }
 
-/** Writes the metrics file atomically (a temporary file beside it, then a rename). */
+/**
+ * Writes the metrics file atomically (a temporary file beside it, then a
+ * rename), readable by node_exporter. Its directory must be reached through
+ * no symlink and belong, like every directory above it that tattle may
+ * look at, to root or the sender's account, writable by nobody else: a
+ * directory another account can swap (Debian's `prometheus` owns
+ * /var/lib/prometheus) would let it choose where the file goes.
+ *
+ * @throws {Error} naming the directory and what is wrong with it.
+ */
 export async function writeMetrics(path: string, status: SpoolStatus): Promise<void> {
-  await replaceFile(path, metricsText(status), { mode: 0o644 });
+  const dir = path.slice(0, path.lastIndexOf("/")) || "/";
+  const real = await Deno.realPath(dir).catch((error) => {
+    throw new Error(`the metrics directory ${dir} cannot be used: ${(error as Error).message}`);
+  });
+  if (real !== dir) {
+    throw new Error(`the metrics directory ${dir} is reached through a symlink (to ${real})`);
+  }
+  await assertTrusted(dir, "metrics directory");
+  const tmp = `${dir}/.${path.slice(dir.length + 1)}.${crypto.randomUUID()}.tmp`;
+  await replaceFile(path, metricsText(status), { tmp, mode: 0o644, chmod: true });
 }

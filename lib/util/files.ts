@@ -14,6 +14,11 @@ export interface WriteOptions {
   mode?: number;
   /** fsync the file before it is closed. */
   sync?: boolean;
+  /**
+   * Set the mode after creating, whatever the umask (by path: only in a
+   * directory no other account can change).
+   */
+  chmod?: boolean;
 }
 
 /**
@@ -23,7 +28,7 @@ export interface WriteOptions {
 export async function createFile(
   path: string,
   text: string,
-  { mode = 0o600, sync = false }: WriteOptions = {},
+  { mode = 0o600, sync = false, chmod = false }: WriteOptions = {},
 ): Promise<void> {
   const file = await Deno.open(path, { write: true, createNew: true, mode });
   try {
@@ -33,6 +38,7 @@ export async function createFile(
   } finally {
     file.close();
   }
+  if (chmod) await Deno.chmod(path, mode);
 }
 
 /**
