@@ -5,6 +5,8 @@ import { scenario } from "./support/scenario.ts";
 import { MARKER, tattleLine } from "../lib/setup/pam_stack.ts";
 import { notRoot } from "./support/requires.ts";
 import { runTattle, WITHOUT_NAME_SERVICE } from "./support/tattle.ts";
+import { closeImdsToOthers } from "./support/imds_firewall.ts";
+import { withSenderAccount } from "./support/sender_account.ts";
 
 /** A sshd stack as `tattle setup --pam` leaves it, under `root`. */
 async function goodPamStack(
@@ -18,8 +20,20 @@ async function goodPamStack(
   await Deno.writeTextFile(`${root}/etc/pam.d/common-session`, "session required pam_unix.so\n");
 }
 
-async function doctorScenario(config: Record<string, unknown> = {}, under?: string[]) {
+/**
+ * A host as setup and the package leave it: the tattle account owns the
+ * spool and the state, and IMDS is closed to other accounts
+ * (contrib/nftables/tattle-imds.nft).
+ */
+async function doctorScenario(
+  config: Record<string, unknown> = {},
+  under?: string[],
+  { imdsOpen = false } = {},
+) {
   const s = await scenario(config);
+  const account = await withSenderAccount();
+  await s.handTo(account);
+  const firewall = imdsOpen ? undefined : await closeImdsToOthers(Number(new URL(s.imds.url).port));
   const root = `${s.home.dir}/root`;
   await goodPamStack(root);
   const doctor = (...args: string[]) =>
@@ -28,7 +42,16 @@ async function doctorScenario(config: Record<string, unknown> = {}, under?: stri
       {},
       { ...s.home.access, under },
     );
-  return Object.assign(s, { doctor, root });
+  const disposeScenario = s[Symbol.asyncDispose];
+  return Object.assign(s, {
+    doctor,
+    root,
+    async [Symbol.asyncDispose]() {
+      await firewall?.[Symbol.asyncDispose]();
+      await account[Symbol.asyncDispose]();
+      await disposeScenario();
+    },
+  });
 }
 
 const LINE = /^([✓✗-]) ([a-zA-Z ]+): (.*?)(?: \((\d+) ms\))?$/;
@@ -42,16 +65,23 @@ Deno.test("doctor: every check passes against healthy fakes, in order, with timi
   const result = await s.doctor();
   assert.equal(result.code, 0, result.stdout + result.stderr);
   const rows = lines(result.stdout).map((l) => LINE.exec(l));
-  assert.deepEqual(rows.map((r) => r?.[1]), ["✓", "✓", "✓", "✓", "✓", "✓", "✓"]);
+  assert.deepEqual(rows.map((r) => r?.[1]), ["✓", "✓", "✓", "✓", "✓", "✓", "✓", "✓", "✓"]);
   assert.deepEqual(rows.map((r) => r?.[2]), [
     "config",
+    "sender",
     "ignore rules",
     "name service",
     "PAM stack",
     "identity",
+    "IMDS for other accounts",
     "credentials",
     "EventBridge endpoint",
   ]);
+  assert.match(result.stdout, /✓ sender: hooks start it as tattle \(uid \d+\)/);
+  assert.match(
+    result.stdout,
+    /✓ IMDS for other accounts: nobody \(uid 65534\) gets no role credentials: did not answer: /,
+  );
   assert.match(
     result.stdout,
     new RegExp(
@@ -63,6 +93,25 @@ Deno.test("doctor: every check passes against healthy fakes, in order, with timi
   assert.match(result.stdout, /credentials: from EC2 instance role \(IMDS\) \(access key …0001\)/);
   assert(!result.stdout.includes("fake/role/secret"), "never the secret");
   assert.equal(s.events.received.length, 0, "no event without --send-test");
+});
+
+Deno.test("doctor: IMDS open to every account is a failed check naming the risk and the fix", async () => {
+  await using s = await doctorScenario({}, undefined, { imdsOpen: true });
+  const result = await s.doctor();
+  assert.equal(result.code, 69, result.stdout);
+  const rows = lines(result.stdout).map((l) => LINE.exec(l)!);
+  assert.deepEqual(rows.filter((r) => r[1] === "✗").map((r) => r[2]), [
+    "IMDS for other accounts",
+  ]);
+  assert.match(
+    result.stdout,
+    /✗ IMDS for other accounts: nobody \(uid 65534\) got the instance role's credentials from IMDS at http:\/\/127\.0\.0\.1:\d+: any local user can publish events as tattle/,
+  );
+  assert.match(
+    result.stdout,
+    /what to do: let only root and tattle reach 169\.254\.169\.254: load contrib\/nftables\/tattle-imds\.nft/,
+  );
+  assert(!result.stdout.includes("fake/role/secret"), "never the secret");
 });
 
 Deno.test("doctor lists the active ignore rules, and says the security team cannot see them", async () => {

@@ -9,6 +9,7 @@
  */
 
 import { credentialsFor } from "../aws/credentials.ts";
+import { reachAsUnprivileged, roleCredentialsReach, UNPRIVILEGED } from "../aws/imds_reach.ts";
 import { type Identity, staticIdentity } from "../aws/identity.ts";
 import { OUTSIDE_EC2_HINT } from "../aws/imds.ts";
 import { partitionOf } from "../aws/partition.ts";
@@ -17,9 +18,14 @@ import { describeRules } from "../capture/ignore.ts";
 import { ID_PROGRAM, resolveAccount } from "../capture/nss.ts";
 import { command } from "../cli/command.ts";
 import { VERSION } from "../cli/version.ts";
-import type { Config } from "../config/config.ts";
+import { type Config, DEFAULTS } from "../config/config.ts";
+import { senderSocket } from "../config/paths.ts";
 import { assertTrusted } from "../config/trust.ts";
 import { describeFailure } from "../delivery/sink.ts";
+import { ownerOf, tattleCommand } from "../delivery/spawn.ts";
+import { poke } from "../delivery/wake.ts";
+import { SENDER_ACCOUNT, senderAccount } from "../host/accounts.ts";
+import { systemdBooted } from "../host/systemd.ts";
 import { buildEvent } from "../event/build.ts";
 import { moduleName, PRLIMIT } from "../setup/pam_stack.ts";
 import { readPamStack, userReadenvFindings } from "../setup/pam_stack_file.ts";
@@ -33,18 +39,31 @@ export const doctor = command({
     "check the config, ignore rules, name service, PAM stack, identity, credentials and EventBridge",
   usage: "doctor [--send-test] [--root DIR] [OPTIONS]",
   description:
-    "Checks, in order: the config's trust and validity, the ignore rules (listed), the name " +
-    "service (uid and groups of root), the sshd PAM stack (no user_readenv=1, " +
-    "tattle's line through prlimit), the identity (IMDSv2 token and document, partition), the " +
-    "credentials (their source, never the secret) and the EventBridge endpoint, each with ✓ or " +
-    '✗, its time and what to do. --send-test also sends one event with session "test".',
+    "Checks, in order: the config's trust and validity, the sender (its account; on a systemd " +
+    "host, tattle-sender.socket), the ignore rules (listed), the name service (uid and groups " +
+    "of root), the sshd PAM stack (no user_readenv=1, tattle's line through prlimit), the " +
+    "identity (IMDSv2 token and document, partition), whether an account with no privileges " +
+    "gets the instance role's credentials from IMDS, the credentials (their source, never the " +
+    "secret) and the EventBridge endpoint, each with ✓ or ✗, its time and what to do. " +
+    '--send-test also sends one event with session "test".',
   options: {
     "send-test": { kind: "boolean", help: "also send one test event" },
     root: { kind: "string", value: "DIR", help: 'read the PAM stack under DIR (default "/")' },
+    "imds-probe": {
+      kind: "string",
+      value: "URL",
+      help: "doctor's own probe, run as nobody: only ask IMDS at URL for role credentials",
+    },
   },
   settings: true,
   exitCodes: "0 every check passed; 64 bad command line; 69 a check failed.",
   async run(ctx) {
+    const probe = ctx.values["imds-probe"];
+    if (probe !== undefined) {
+      const timeout = ctx.settings.timeout ?? DEFAULTS.timeout;
+      ctx.print(JSON.stringify(await roleCredentialsReach(probe, timeout * 1000)));
+      return EXIT.OK;
+    }
     const run = checkRunner(ctx.print);
     const budget = (config: Config): Deadline => deadlineIn(config.timeout * 1000);
 
@@ -55,8 +74,16 @@ export const doctor = command({
         const config = await ctx.config();
         await assertTrusted(config.spool_dir, "spool directory");
         await assertTrusted(config.state_dir, "state directory");
+        await assertTrusted(config.runtime_dir, "runtime directory");
         return { value: config, detail: `${ctx.configPath}: trusted and valid` };
       },
+    );
+    await run.after(
+      config,
+      "sender",
+      `run tattle setup (it creates the directories, owned by ${SENDER_ACCOUNT}); on a systemd ` +
+        "host: systemctl enable --now tattle-sender.socket",
+      (config) => checkSender(config),
     );
     await run.after(
       config,
@@ -106,6 +133,17 @@ export const doctor = command({
         };
       },
     );
+    if (config && credentialsFor(config) && Deno.uid() !== 0) {
+      run.skip("IMDS for other accounts", "only root can ask as another account: run as root");
+    } else if (config && credentialsFor(config)) {
+      await run.after(
+        identity,
+        "IMDS for other accounts",
+        "let only root and tattle reach 169.254.169.254: load contrib/nftables/tattle-imds.nft " +
+          "(an nftables owner match), or set the instance's hop limit and block it by uid",
+        () => checkImdsReach(config, ctx.configPath),
+      );
+    }
     const target = config && identity &&
       { config, identity, region: config.region ?? identity.region };
     const credentials = await run.after(
@@ -153,6 +191,63 @@ export const doctor = command({
     return run.failed() ? EXIT.UNAVAILABLE : EXIT.OK;
   },
 });
+
+/**
+ * The sender runs as its own account: the spool is that account's, and on
+ * a systemd host the service's socket listens.
+ */
+async function checkSender(config: Config): Promise<{ value: true; detail: string }> {
+  const [account, owner, systemd] = await Promise.all([
+    senderAccount(),
+    ownerOf(config.spool_dir).catch(() => undefined),
+    systemdBooted(),
+  ]);
+  if (!owner) throw new Error(`the spool ${config.spool_dir} does not exist`);
+  if (account && owner.uid !== account.uid) {
+    throw new Error(
+      `the spool ${config.spool_dir} belongs to uid ${owner.uid}, not ${SENDER_ACCOUNT} ` +
+        `(uid ${account.uid}): the sender would run as uid ${owner.uid}`,
+    );
+  }
+  if (!account && systemd) {
+    throw new Error(
+      `there is no ${SENDER_ACCOUNT} account, which tattle-sender.service runs as ` +
+        "(contrib/sysusers.d/tattle.conf creates it)",
+    );
+  }
+  const who = account ? `as ${SENDER_ACCOUNT} (uid ${account.uid})` : "as root (no tattle account)";
+  if (!systemd) return { value: true, detail: `hooks start it ${who}` };
+  await poke(senderSocket(config));
+  return {
+    value: true,
+    detail: `tattle-sender.socket listens at ${senderSocket(config)}; the service runs ${who}`,
+  };
+}
+
+/**
+ * IMDS gives the instance role's credentials to tattle's accounts only:
+ * asked from an account with no privileges, it must not.
+ */
+async function checkImdsReach(
+  config: Config,
+  configPath: string,
+): Promise<{ value: true; detail: string }> {
+  const probe = tattleCommand(
+    ["doctor", "--imds-probe", config.imds_endpoint, `--timeout=${config.timeout}`],
+    config,
+    configPath,
+  );
+  const reach = await reachAsUnprivileged(probe, config.timeout * 1000);
+  const who = `${UNPRIVILEGED.name} (uid ${UNPRIVILEGED.uid})`;
+  if (reach.got) {
+    throw new Error(
+      `${who} got the instance role's credentials from IMDS at ${config.imds_endpoint}: any ` +
+        "local user can publish events as tattle (a root login, from anywhere), so events are " +
+        "only as trustworthy as the host's least privileged user",
+    );
+  }
+  return { value: true, detail: `${who} gets no role credentials: ${reach.why}` };
+}
 
 /** The sshd PAM stack reads no user environment and runs tattle through prlimit. */
 async function checkPamStack(root: string): Promise<{ value: true; detail: string }> {
@@ -250,6 +345,10 @@ function checkRunner(print: (line: string) => void) {
         return Promise.resolve(undefined);
       }
       return check(name, fix, () => run(input));
+    },
+    /** Shows a check that cannot run here, and why. */
+    skip(name: string, why: string): void {
+      print(`- ${name}: skipped (${why})`);
     },
     failed: () => failed,
   };

@@ -1,0 +1,49 @@
+/**
+ * contrib/nftables/tattle-imds.nft, loaded into this machine's kernel for a
+ * fake IMDS on 127.0.0.1: the same rule (only root and tattle may connect),
+ * its address narrowed to the fake's port so nothing else on the machine
+ * is touched, in a table of the test's own, removed when disposed. Needs
+ * root, nft and the tattle account (the rule names it).
+ */
+
+import { ROOT } from "./tattle.ts";
+
+async function nft(args: string[], stdin?: string): Promise<void> {
+  const child = new Deno.Command("/usr/sbin/nft", {
+    args,
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  if (stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(stdin));
+    await writer.close();
+  }
+  const out = await child.output();
+  if (!out.success) {
+    throw new Error(`nft ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  }
+}
+
+/** The contrib rule for an IMDS at 127.0.0.1:`port`, in table `table`. */
+export async function imdsRuleFor(port: number, table: string): Promise<string> {
+  const rule = await Deno.readTextFile(`${ROOT}contrib/nftables/tattle-imds.nft`);
+  const adapted = rule
+    .replace("table inet tattle_imds", `table inet ${table}`)
+    .replace("ip daddr 169.254.169.254", `ip daddr 127.0.0.1 tcp dport ${port}`)
+    .replace(/^.*ip6 daddr.*\n/m, "");
+  if (adapted === rule || !adapted.includes(`tcp dport ${port}`)) {
+    throw new Error("contrib/nftables/tattle-imds.nft no longer has the rule this test adapts");
+  }
+  return adapted;
+}
+
+/** Closes the fake IMDS at 127.0.0.1:`port` to every account but root and tattle. */
+export async function closeImdsToOthers(port: number) {
+  const table = `tattle_test_${crypto.randomUUID().slice(0, 8)}`;
+  await nft(["-f", "-"], await imdsRuleFor(port, table));
+  return {
+    [Symbol.asyncDispose]: () => nft(["delete", "table", "inet", table]).catch(() => {}),
+  };
+}
