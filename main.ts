@@ -20,9 +20,11 @@ import { runCli } from "./lib/cli/run.ts";
 import { VERSION } from "./lib/cli/version.ts";
 import { HOOK } from "./lib/commands/hook.ts";
 import type { Config } from "./lib/config/config.ts";
+import { senderLock } from "./lib/config/paths.ts";
 import { deliver } from "./lib/delivery/deliver.ts";
 import type { CapturedEvent } from "./lib/delivery/record.ts";
 import { isScriptMode } from "./lib/delivery/spawn.ts";
+import { wakeSender } from "./lib/delivery/wake.ts";
 import { deadlineIn, LOCAL_STEP_BOUND_MS } from "./lib/util/deadline.ts";
 import { EXIT, type ExitCode } from "./lib/util/errors.ts";
 
@@ -40,6 +42,9 @@ async function login(ctx: CommandContext<typeof HOOK.options>): Promise<ExitCode
   //    tampering, and keep nothing else, before anything creates a Date or a
   //    network client.
   const environment = takeHookEnvironment(expectedRuntimeVariables());
+  // What the hook writes for the sender must be readable by the sender's account,
+  // whatever umask the session left (pam_umask, a user's GECOS umask=).
+  Deno.umask(0o022);
 
   // 2. The config: a file only root can change, and the flags of the PAM line.
   const config = await ctx.config();
@@ -60,12 +65,14 @@ async function login(ctx: CommandContext<typeof HOOK.options>): Promise<ExitCode
   }
   if (ctx.values["dry-run"]) return await dryRun(record, config, ctx);
 
-  // 5. Deliver it: spooled, then sent by a detached sender (background) or
-  //    before exiting (inline; always when run by hand from a terminal).
+  // 5. Deliver it: spooled, then the sender is woken (background: the
+  //    service's socket on a systemd host, else a sender the hook starts) or
+  //    the hook waits for the delivery (inline; always when run by hand from
+  //    a terminal).
   return await deliver(record, {
     config,
-    configPath: ctx.configPath,
-    senderOptions: ctx.settingsArgs,
+    lock: senderLock(config),
+    wake: () => wakeSender(config, ctx.configPath, ctx.settingsArgs),
     networkMs: config.timeout * 1000,
     mode: Deno.stderr.isTerminal() ? "inline" : config.mode,
     log: ctx.log,

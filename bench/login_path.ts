@@ -186,7 +186,7 @@ function processFigures(pid: number) {
 async function measureResident() {
   const rig = await tattleRig();
   await using s = rig.s;
-  await using resident = await s.startSender(["--resident"]);
+  await using resident = await s.startSender(["--sender-idle=0"]);
   await s.until(() => senderPids(s.home.configPath).length === 1, 10_000);
   await new Promise((r) => setTimeout(r, 2000));
   const idle = processFigures(resident.pid);

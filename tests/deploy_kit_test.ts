@@ -1,12 +1,16 @@
 /**
  * The deploy kit's shape: the CloudFormation template's resources and
- * parameters, the IAM policy's statement, the systemd units' fixes. What
- * they do is judged by real software elsewhere: moto (tests/moto_test.ts),
- * an IAM policy evaluator (tests/iam_policy_test.ts), cfn-lint and
- * systemd-analyze verify (.ci/run).
+ * parameters, the IAM policy's statement, the systemd units, tmpfiles.d and
+ * sysusers.d files against tattle's own declarations. What they do is
+ * judged by real software elsewhere: moto (tests/moto_test.ts), an IAM
+ * policy evaluator (tests/iam_policy_test.ts), cfn-lint, systemd-analyze
+ * (.ci/run, tests/units_test.ts) and the system tests.
  */
 
 import assert from "node:assert/strict";
+import { DEFAULTS } from "../lib/config/config.ts";
+import { layout, senderSocket } from "../lib/config/paths.ts";
+import { SENDER_ACCOUNT } from "../lib/host/accounts.ts";
 import { ROOT } from "./support/tattle.ts";
 
 const template = JSON.parse(await Deno.readTextFile(`${ROOT}contrib/cloudformation.json`));
@@ -61,7 +65,7 @@ Deno.test("the IAM policy allows only events:PutEvents, for tattle's source, in 
   assert.deepEqual(statement.Condition.Null, { "events:source": "false" });
 });
 
-Deno.test("the systemd units: no path that is missing at boot fails them; the timer spreads a fleet", () => {
+Deno.test("the systemd units: the sender runs as tattle, started by its socket; no path missing at boot fails them; the timer spreads a fleet", () => {
   for (const name of ["tattle-flush.service", "tattle-sender.service"]) {
     const text = unit(name);
     for (const line of text.split("\n").filter((l) => l.startsWith("ReadWritePaths="))) {
@@ -69,10 +73,39 @@ Deno.test("the systemd units: no path that is missing at boot fails them; the ti
         assert(path.startsWith("-"), `${name}: ${path} would fail the unit while it is missing`);
       }
     }
-    assert.match(text, /^RuntimeDirectory=tattle$/m, `${name}: /run/tattle exists for the unit`);
-    assert.match(text, /^RuntimeDirectoryPreserve=yes$/m, `${name}: and survives it`);
+    assert.match(text, /^User=tattle$/m, `${name}: the sender's account, not root`);
+    // RuntimeDirectory= would hand /run/tattle (root's: the hooks' session records) to tattle.
+    assert.doesNotMatch(text, /^RuntimeDirectory=/m, `${name}: /run/tattle stays root's`);
   }
+  const socket = unit("tattle-sender.socket");
+  assert.match(socket, new RegExp(`^ListenStream=${senderSocket(DEFAULTS)}$`, "m"));
+  assert.match(socket, /^SocketMode=0660$/m, "root's hooks and tattle flush, nobody else");
+  assert.match(socket, /^SocketGroup=tattle$/m);
+  assert.match(socket, /^Accept=no$/m, "one sender for a burst");
+  assert.match(unit("tattle-sender.service"), /^ExecStart=\S+ sender --config \S+$/m);
   assert.match(unit("tattle-flush.timer"), /^RandomizedDelaySec=\d+s$/m);
   assert.match(unit("tattle-flush.service"), /^SuccessExitStatus=75$/m, "65 and 69 fail the unit");
-  assert.match(unit("tattle-sender.service"), /--resident/);
+});
+
+Deno.test("contrib/tmpfiles.d/tattle.conf declares the layout tattle setup creates", () => {
+  const declared = Deno.readTextFileSync(`${ROOT}contrib/tmpfiles.d/tattle.conf`).split("\n")
+    .filter((line) => line.trim() !== "" && !line.startsWith("#"))
+    .map((line) => {
+      const [type, path, mode, user, group] = line.split(/\s+/);
+      return { type, path, mode: Number.parseInt(mode, 8), owner: user, group };
+    });
+  const expected = layout(DEFAULTS).map((entry) => {
+    const owner = entry.owner === "sender" ? SENDER_ACCOUNT : "root";
+    return { type: entry.type, path: entry.path, mode: entry.mode, owner, group: owner };
+  });
+  assert.deepEqual(declared, expected);
+});
+
+Deno.test("contrib/sysusers.d/tattle.conf creates the sender's account, with no login", () => {
+  const [line] = Deno.readTextFileSync(`${ROOT}contrib/sysusers.d/tattle.conf`).split("\n")
+    .filter((l) => l.startsWith("u "));
+  const [type, name] = line.split(/\s+/);
+  assert.equal(type, "u");
+  assert.equal(name, SENDER_ACCOUNT);
+  assert.match(line, /\/usr\/sbin\/nologin$/);
 });

@@ -42,6 +42,7 @@ async function recover(random: () => number) {
     const summaries = await Promise.all(spools.map((dir, host) =>
       flushSpool({
         dir,
+        lock: `${dir}.lock`,
         settings: DEFAULTS,
         account: () => Promise.resolve(undefined),
         sink: async (region) => {

@@ -30,6 +30,7 @@ async function fixture() {
   const accountCalls: string[] = [];
   const context = (sink: () => Promise<Sink>, extra: Partial<FlushContext> = {}): FlushContext => ({
     dir,
+    lock: `${root}/sender.lock`,
     settings: { ...DEFAULTS },
     sink,
     identity: () => {

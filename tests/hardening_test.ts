@@ -5,7 +5,9 @@ import { PERMISSION_SET, permissionFlags } from "../lib/cli/permissions.ts";
 import { startFakeEventBridge } from "./fakes/eventbridge.ts";
 import { FAKE_ROLE, startFakeImds } from "./fakes/imds.ts";
 import { scenario } from "./support/scenario.ts";
-import { cacheDir, pamEnv, ROOT, runTattle } from "./support/tattle.ts";
+import { notRoot } from "./support/requires.ts";
+import { withSenderAccount } from "./support/sender_account.ts";
+import { cacheDir, pamEnv, ROOT, runTattle, senderPids } from "./support/tattle.ts";
 
 const ATTACKER = { accessKeyId: "AKIAATTACKER00000001", secretAccessKey: "attacker-secret" };
 
@@ -113,12 +115,12 @@ Deno.test("untrusted configuration paths are refused with exit 78", async (t) =>
         /spool directory .*spool is not trusted: .*spool is writable by group or others/,
       ],
       [
-        "state directory owned by another user",
+        "runtime directory owned by another user",
         async (s) => {
-          await Deno.mkdir(s.home.stateDir, { mode: 0o700 });
-          await Deno.chown(s.home.stateDir, 65534, 65534);
+          await Deno.mkdir(s.home.runtimeDir, { mode: 0o755 });
+          await Deno.chown(s.home.runtimeDir, 65534, 65534);
         },
-        /state directory .*run is not trusted: .*run is owned by uid 65534/,
+        /runtime directory .*run is not trusted: .*run is owned by uid 65534, not root or tattle/,
       ],
     ];
   if (Deno.uid() !== 0) {
@@ -141,11 +143,13 @@ Deno.test("untrusted configuration paths are refused with exit 78", async (t) =>
 Deno.test("the permission set: no all, no ffi, run only tattle itself and id", () => {
   const names = Object.keys(PERMISSION_SET);
   assert(!names.includes("all") && !names.includes("ffi"), names.join(", "));
-  // tattle itself (the detached sender), and coreutils' id (the name service lookup).
+  // tattle itself (the detached sender), and coreutils' id (the name service lookup); no
+  // setpriv: the runtime checks only the program it starts, and setpriv runs any other.
   assert.deepEqual(PERMISSION_SET.run, ["/usr/local/bin/tattle", "/usr/bin/id"]);
   // The spool and state, and for `tattle setup` its config and exactly the PAM file it edits.
   assert.deepEqual(PERMISSION_SET.write, [
     "/var/spool/tattle",
+    "/var/lib/tattle",
     "/run/tattle",
     "/etc/tattle",
     "/etc/pam.d/sshd",
@@ -154,9 +158,9 @@ Deno.test("the permission set: no all, no ffi, run only tattle itself and id", (
     "/etc/pam.d/.sshd.tattle-backup.tattle-tmp",
     // journald's socket (/dev/log links to it): the runtime refuses every /dev path.
     "/run/systemd/journal/dev-log",
-    // node_exporter's textfile directory (Debian's), for metrics_file.
-    "/var/lib/prometheus/node-exporter",
   ]);
+  // Whole, for Deno.umask alone: Deno 2.9's --allow-sys list has no entry for it.
+  assert.equal(PERMISSION_SET.sys, true);
 });
 
 Deno.test("the same permission set denies reading /etc/shadow", async () => {
@@ -201,9 +205,31 @@ Deno.test("credentials, tokens and signatures never appear in output or the spoo
       assert(!text.includes(secret), `found ${secret}`);
     }
   }
+  // The directory keeps everyone but its owner out; the record is for the sender's account.
+  assert.equal(Deno.statSync(s.home.spoolDir).mode! & 0o777, 0o700);
   for (const name of s.spooled()) {
-    assert.equal(Deno.statSync(`${s.home.spoolDir}/${name}`).mode! & 0o777, 0o600);
+    assert.equal(Deno.statSync(`${s.home.spoolDir}/${name}`).mode! & 0o777, 0o644);
   }
+});
+
+Deno.test("a session's umask (077, as pam_umask sets on hardened hosts) cannot make records unreadable to the sender's account", async () => {
+  if (notRoot("the sender runs as the tattle account")) return;
+  await using account = await withSenderAccount();
+  await using s = await scenario({ mode: "background" });
+  await s.handTo(account);
+  await using sender = await s.startSender(["--sender-idle=0"], account);
+  await s.until(() => senderPids(s.home.configPath).length === 1);
+  await new Promise((r) => setTimeout(r, 500)); // it holds the lock: the hook starts none
+  const result = await runTattle(["--config", s.home.configPath], pamEnv(), {
+    ...s.home.access,
+    under: ["/bin/sh", "-c", 'umask 077 && exec "$0" "$@"'],
+  });
+  assert.equal(result.code, 0, result.stderr);
+  assert(
+    await s.until(() => s.deliveredIds().length === 1, 10_000),
+    `delivered by the sender running as tattle: ${sender.exited() ? await sender.stderr : ""}`,
+  );
+  assert.deepEqual([...Deno.readDirSync(`${s.home.spoolDir}/failed`)], [], "none unreadable");
 });
 
 Deno.test("failures are logged to syslog (authpriv, tag tattle)", async () => {

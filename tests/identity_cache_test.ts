@@ -10,7 +10,8 @@ const IMDS = "http://169.254.169.254";
 const BOOT = 1_795_000_000;
 
 Deno.test("the identity is cached for this boot and this IMDS endpoint only", async () => {
-  const dir = `${await Deno.makeTempDir()}/run`;
+  const dir = `${await Deno.makeTempDir()}/state`;
+  await Deno.mkdir(dir);
   await writeCachedIdentity(dir, BOOT, IMDS, identity);
   assert.equal((await Deno.stat(`${dir}/identity.json`)).mode! & 0o777, 0o600);
   assert.deepEqual(await readCachedIdentity(dir, BOOT, IMDS), identity);
@@ -58,4 +59,17 @@ Deno.test("the boot time is the clock minus the kernel's uptime", () => {
   );
   const now = bootTime();
   assert(now !== undefined && Math.abs(now - (Date.now() / 1000 - Deno.osUptime())) < 2);
+});
+
+Deno.test("a cache in a directory another account owns is neither read nor written", async () => {
+  if (Deno.uid() !== 0) return console.log("  skipped: only root can give a directory away");
+  const dir = await Deno.makeTempDir();
+  await writeCachedIdentity(dir, BOOT, IMDS, identity);
+  await Deno.chown(dir, 65534, 65534);
+  // Root never opens what another account can replace (a link to a device, a FIFO).
+  assert.equal(await readCachedIdentity(dir, BOOT, IMDS), undefined, "not read");
+  await Deno.remove(`${dir}/identity.json`);
+  await writeCachedIdentity(dir, BOOT, IMDS, identity);
+  assert.deepEqual([...Deno.readDirSync(dir)], [], "not written");
+  await Deno.remove(dir, { recursive: true });
 });

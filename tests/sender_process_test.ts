@@ -35,7 +35,7 @@ Deno.test("a burst of 30 background logins: one sender, full batches, each event
 
 Deno.test("a resident sender delivers everything, and hooks start no other", async () => {
   await using s = await scenario({ mode: "background" });
-  await using resident = await s.startSender(["--resident"]);
+  await using resident = await s.startSender(["--sender-idle=0"]);
   assert(await s.until(() => senderPids(s.home.configPath).length === 1), "it runs");
   await new Promise((r) => setTimeout(r, 300)); // it holds the spool
   const watch = watchSenders(s.home.configPath);
@@ -53,7 +53,7 @@ Deno.test("a resident sender delivers everything, and hooks start no other", asy
 Deno.test("inline hooks whose events the running sender delivered exit 0, with no false failure", async () => {
   // A budget a loaded CI machine meets: what is tested is the outcome the hooks report.
   await using s = await scenario({ mode: "inline", timeout: 5 });
-  await using resident = await s.startSender(["--resident"]);
+  await using resident = await s.startSender(["--sender-idle=0"]);
   assert(await s.until(() => senderPids(s.home.configPath).length === 1));
   await new Promise((r) => setTimeout(r, 300));
   const results = await Promise.all(

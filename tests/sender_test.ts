@@ -8,8 +8,9 @@ import assert from "node:assert/strict";
 import { DEFAULTS } from "../lib/config/config.ts";
 import { flushSpool } from "../lib/delivery/flush.ts";
 import { runSender, type SenderReport } from "../lib/delivery/sender.ts";
+import { tryLock } from "../lib/delivery/lock.ts";
 import { ensureSender, START_MARKER } from "../lib/delivery/spawn.ts";
-import { prepareSpool, spoolList, spoolWrite, tryLockSpool } from "../lib/delivery/spool.ts";
+import { prepareSpool, spoolList, spoolWrite } from "../lib/delivery/spool.ts";
 import { fakeSink } from "./fakes/sink.ts";
 import { record } from "./support/records.ts";
 
@@ -17,7 +18,8 @@ async function spool() {
   const root = await Deno.makeTempDir({ prefix: "tattle-sender-" });
   const dir = `${root}/spool`;
   await prepareSpool(dir);
-  return { dir, [Symbol.asyncDispose]: () => Deno.remove(root, { recursive: true }) };
+  const lock = `${root}/sender.lock`;
+  return { dir, lock, [Symbol.asyncDispose]: () => Deno.remove(root, { recursive: true }) };
 }
 
 Deno.test("stress: hooks and leaving senders race, and no record is ever stranded", async () => {
@@ -33,6 +35,7 @@ Deno.test("stress: hooks and leaving senders race, and no record is ever strande
       try {
         return await runSender({
           dir: s.dir,
+          lock: s.lock,
           lingerMs: 0, // leave as soon as idle: the race as often as possible
           retryBudgetMs: 5000,
           passBudgetMs: 5000,
@@ -40,6 +43,7 @@ Deno.test("stress: hooks and leaving senders race, and no record is ever strande
           pass: async (deadline) => {
             const summary = await flushSpool({
               dir: s.dir,
+              lock: s.lock,
               settings: DEFAULTS,
               sink: () => Promise.resolve(sink),
               identity: () => Promise.reject(new Error("every record has one")),
@@ -64,7 +68,7 @@ Deno.test("stress: hooks and leaving senders race, and no record is ever strande
   const hook = async (n: number) => {
     await new Promise((r) => setTimeout(r, Math.random() * 4));
     await spoolWrite(s.dir, record(n % 60, { event_id: `id-${n}` }));
-    await ensureSender(s.dir, startSender);
+    await ensureSender(s.dir, s.lock, startSender);
   };
   // Rounds of a few hooks, each followed by waiting for the senders to leave:
   // a record stranded in a round's tail stays in the spool.
@@ -96,24 +100,29 @@ Deno.test("stress: hooks and leaving senders race, and no record is ever strande
 Deno.test("a hook starts no sender while one holds the spool, or one is starting", async () => {
   await using s = await spool();
   let started = 0;
-  const lock = await tryLockSpool(s.dir);
-  assert.equal(await ensureSender(s.dir, () => started++), "running");
+  const lock = await tryLock(s.lock);
+  assert.equal(await ensureSender(s.dir, s.lock, () => void started++), "running");
   lock!.release();
-  assert.equal(await ensureSender(s.dir, () => started++), "started");
-  assert.equal(await ensureSender(s.dir, () => started++), "starting", "the marker stands");
+  assert.equal(await ensureSender(s.dir, s.lock, () => void started++), "started");
+  assert.equal(
+    await ensureSender(s.dir, s.lock, () => void started++),
+    "starting",
+    "the marker stands",
+  );
   assert.equal(started, 1);
   // A marker left by a sender that died at start no longer counts.
   await Deno.utime(`${s.dir}/${START_MARKER}`, 0, 0);
-  assert.equal(await ensureSender(s.dir, () => started++), "started");
+  assert.equal(await ensureSender(s.dir, s.lock, () => void started++), "started");
   assert.equal(started, 2);
 });
 
 Deno.test("a sender that finds another holding the spool leaves at once, clearing the marker", async () => {
   await using s = await spool();
   await Deno.writeTextFile(`${s.dir}/${START_MARKER}`, "");
-  const lock = await tryLockSpool(s.dir);
+  const lock = await tryLock(s.lock);
   const report = await runSender({
     dir: s.dir,
+    lock: s.lock,
     lingerMs: 10_000,
     retryBudgetMs: 1000,
     passBudgetMs: 1000,

@@ -16,7 +16,7 @@ Deno.test("a close carries the seconds since the open of the same sshd process",
   assert.equal(opened.duration_seconds, undefined);
   assert.equal(typeof closed.duration_seconds, "number");
   assert(Number(closed.duration_seconds) >= 1, String(closed.duration_seconds));
-  assert.deepEqual([...Deno.readDirSync(`${s.home.stateDir}/sessions`)], [], "record removed");
+  assert.deepEqual([...Deno.readDirSync(`${s.home.runtimeDir}/sessions`)], [], "record removed");
   const again = await s.run(pamEnv({ PAM_TYPE: "close_session" }));
   assert.equal(again.code, 0);
   assert.equal(s.events.received[2].detail.duration_seconds, undefined);
@@ -74,7 +74,7 @@ for (const command of ["flush", "sender"]) {
     const live = Deno.pid;
     const gone = 4_194_000; // above any pid this machine hands out
     for (const pid of [live, gone]) {
-      await recordOpen(s.home.stateDir, pid, {
+      await recordOpen(s.home.runtimeDir, pid, {
         state: "opened",
         user: "alice",
         rhost: "",
@@ -83,17 +83,17 @@ for (const command of ["flush", "sender"]) {
         truncated: [],
       }, new Date());
     }
-    await Deno.writeTextFile(`${s.home.stateDir}/sessions/garbage.json.tmp`, "{");
-    await Deno.utime(`${s.home.stateDir}/sessions/garbage.json.tmp`, 0, 0);
-    // The sender cleans once the spool is empty (here at once), then leaves after --linger.
+    await Deno.writeTextFile(`${s.home.runtimeDir}/sessions/garbage.json.tmp`, "{");
+    await Deno.utime(`${s.home.runtimeDir}/sessions/garbage.json.tmp`, 0, 0);
+    // The sender cleans once the spool is empty (here at once), then leaves when idle.
     const result = command === "flush" ? await s.flush() : await runTattle(
-      ["sender", "--linger", "0", "--config", s.home.configPath],
+      ["sender", "--sender-idle=0.01", "--config", s.home.configPath],
       {},
       s.home.access,
     );
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(
-      [...Deno.readDirSync(`${s.home.stateDir}/sessions`)].map((e) => e.name),
+      [...Deno.readDirSync(`${s.home.runtimeDir}/sessions`)].map((e) => e.name),
       [`${live}.json`],
     );
   });

@@ -18,12 +18,12 @@ async function tempSpool(): Promise<string> {
   return dir;
 }
 
-Deno.test("the spool directory is 0700 and records are 0600", async () => {
+Deno.test("the spool directory is 0700 and records 0644: the sender's account reads them, nobody else reaches them", async () => {
   const dir = await tempSpool();
   const name = await spoolWrite(dir, record(1));
   assert.equal((await Deno.stat(dir)).mode! & 0o777, 0o700);
   assert.equal((await Deno.stat(`${dir}/failed`)).mode! & 0o777, 0o700);
-  assert.equal((await Deno.stat(`${dir}/${name}`)).mode! & 0o777, 0o600);
+  assert.equal((await Deno.stat(`${dir}/${name}`)).mode! & 0o777, 0o644);
   await Deno.remove(dir, { recursive: true });
 });
 

@@ -48,7 +48,7 @@ Deno.test("a spool stuck past alert_after fails status (69) and flush (69), even
     /the spool is stuck: 1 event\(s\), the oldest \d+ s old \(alert_after 1 s\); last error: .*AccessDeniedException/,
   );
 
-  await using _resident = await s.startSender(["--resident"]);
+  await using _resident = await s.startSender(["--sender-idle=0"]);
   assert(await s.until(() => senderPids(s.home.configPath).length === 1));
   await new Promise((r) => setTimeout(r, 500));
   const busy = await s.flush();

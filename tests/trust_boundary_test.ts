@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { FAKE_ROLE } from "./fakes/imds.ts";
 import { scenario, TIMEOUT_S } from "./support/scenario.ts";
-import { pamExecItems } from "./support/tattle.ts";
+import { cacheDir, pamExecItems } from "./support/tattle.ts";
 
 /** What sshd itself puts into the PAM environment for that connection. */
 const SSHD_VARIABLES: Array<[string, string]> = [
@@ -151,10 +151,13 @@ Deno.test("the detached sender gets the environment tattle builds, not the hook'
   let environ: string | undefined;
   await s.until(() => (environ = senderEnvironment(s.home.configPath)) !== undefined);
   assert(environ !== undefined, "the sender is running");
-  // What the sender was started with (/proc shows the environment at exec).
-  assert.deepEqual(environ.split("\0").filter(Boolean).map((e) => e.split("=")[0]), [
-    "DENO_NO_UPDATE_CHECK",
-  ]);
+  // What the sender was started with (/proc shows the environment at exec): under `deno run`,
+  // deno's own two, the cache being the launcher's (the binary gets none at all).
+  const started = Object.fromEntries(
+    environ.split("\0").filter(Boolean).map((e) => [e.slice(0, e.indexOf("=")), e]),
+  );
+  assert.deepEqual(Object.keys(started).sort(), ["DENO_DIR", "DENO_NO_UPDATE_CHECK"]);
+  assert.equal(started.DENO_DIR, `DENO_DIR=${await cacheDir()}`);
   s.events.fault = "none";
   assert(await s.until(() => s.events.received.length === 1, 10_000), "the sender delivers");
   assert.equal(s.events.received[0].signedBy.accessKeyId, FAKE_ROLE.accessKeyId);

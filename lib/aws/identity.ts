@@ -8,21 +8,15 @@
 import type { Config } from "../config/config.ts";
 import type { Deadline } from "../util/deadline.ts";
 import { messageOf } from "../util/errors.ts";
-import type { Identity } from "../event/identity.ts";
+import { type Identity, staticIdentity } from "../event/identity.ts";
 import { bootTime, readCachedIdentity, writeCachedIdentity } from "./identity_cache.ts";
 
-export type { Identity } from "../event/identity.ts";
+export { type Identity, staticIdentity } from "../event/identity.ts";
 
 /** The identity if it is known without a network call (static, or cached this boot). */
 export async function knownIdentity(config: Config): Promise<Identity | undefined> {
   if (config.identity === "none") return staticIdentity(config);
   return await readCachedIdentity(config.state_dir, bootTime(), config.imds_endpoint);
-}
-
-/** The identity a config gives outside EC2. */
-export function staticIdentity(config: Config): Identity {
-  // resolveConfig guarantees a region with identity "none".
-  return { region: config.region ?? "", resources: config.resources };
 }
 
 /**

@@ -8,6 +8,11 @@
  * (`sysinfo`, `--allow-sys=osUptime`): the permission set denies every /proc
  * read, so the kernel's boot id is out of reach.
  *
+ * The cache is the sender's: it lives in `state_dir`, which the sender's
+ * account owns. Another process (root's, by hand) neither reads nor writes
+ * it there, as a file another account can replace must never be opened by
+ * root; it asks IMDS instead.
+ *
  * @module
  */
 
@@ -40,7 +45,7 @@ export async function readCachedIdentity(
   boot: number | undefined,
   endpoint: string,
 ): Promise<Identity | undefined> {
-  if (boot === undefined) return undefined;
+  if (boot === undefined || !(await ownDirectory(stateDir))) return undefined;
   let cached: Infer<typeof CACHE>;
   try {
     const path = identityCachePath(stateDir);
@@ -65,9 +70,17 @@ export async function writeCachedIdentity(
   endpoint: string,
   identity: Identity,
 ): Promise<void> {
-  if (boot === undefined) return;
-  await Deno.mkdir(stateDir, { recursive: true, mode: 0o700 });
+  if (boot === undefined || !(await ownDirectory(stateDir))) return;
   const path = identityCachePath(stateDir);
   const cache: Infer<typeof CACHE> = { boot_time: boot, endpoint, identity };
   await replaceFile(path, JSON.stringify(cache));
+}
+
+/** Whether `dir` belongs to this process's user. */
+async function ownDirectory(dir: string): Promise<boolean> {
+  try {
+    return (await Deno.lstat(dir)).uid === Deno.uid();
+  } catch {
+    return false;
+  }
 }

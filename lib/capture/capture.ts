@@ -4,14 +4,13 @@
  * @module
  */
 
-import { knownIdentity } from "../aws/identity.ts";
 import type { Config } from "../config/config.ts";
 import { assertTrusted } from "../config/trust.ts";
 import type { CapturedEvent } from "../delivery/record.ts";
 import { LOCAL_STEP_BOUND_MS, withinBound } from "../util/deadline.ts";
 import { messageOf, TattleError } from "../util/errors.ts";
 import type { Account } from "../event/account.ts";
-import type { Identity } from "../event/identity.ts";
+import { staticIdentity } from "../event/identity.ts";
 import { ignoredBy, needsGroups } from "./ignore.ts";
 import { resolveAccount } from "./nss.ts";
 import { closeAsOpened, type Session } from "./pam.ts";
@@ -44,9 +43,10 @@ export type Capture =
   | { record?: undefined; ignored: string };
 
 /**
- * Captures the event: a new event_id, the time PAM called tattle, the cached
- * identity if any. An open is recorded for its close; a close reports what
- * the open recorded, and the session's duration.
+ * Captures the event: a new event_id, the time PAM called tattle, and the
+ * identity when the config gives it (outside EC2; on EC2 the sender adds
+ * it). An open is recorded for its close; a close reports what the open
+ * recorded, and the session's duration.
  *
  * A session the config's `ignore` rules match gives no event. The rules see
  * only the true user and service (pam_exec's items) and the name service's
@@ -72,28 +72,24 @@ export async function captureEvent(
   const openAccount = session.state === "opened" && judgedByGroups
     ? lookUp(host, session.user, warn)
     : undefined;
-  // The identity cache and session records live here: refuse it if others can change it
-  // (the cache is read meanwhile, and used only once the directory is trusted). Each step
-  // is bounded: on a disk that stalls, the login is reported without them.
+  // The session records live here: refuse it if others can change it. Each step is
+  // bounded: on a disk that stalls, the login is reported without them.
+  const dir = config.runtime_dir;
   const bounded = <T>(work: Promise<T>) => withinBound(work, LOCAL_STEP_BOUND_MS, "it");
-  let identity: Identity | undefined;
   let stateUsable = true;
   try {
-    [, identity] = await bounded(Promise.all([
-      assertTrusted(config.state_dir, "state directory"),
-      knownIdentity(config),
-    ]));
+    await bounded(assertTrusted(dir, "runtime directory"));
   } catch (error) {
     if (error instanceof TattleError) throw error; // untrusted: refuse, as configured
-    warn(`warning: state directory ${config.state_dir} not used: ${messageOf(error)}`);
+    warn(`warning: runtime directory ${dir} not used: ${messageOf(error)}`);
     stateUsable = false;
   }
   const recordProblem = (error: unknown) =>
-    warn(`warning: session record in ${config.state_dir}/sessions: ${messageOf(error)}`);
+    warn(`warning: session record in ${dir}/sessions: ${messageOf(error)}`);
 
   let open: OpenRecord | undefined;
   if (session.state !== "opened" && stateUsable) {
-    open = await bounded(takeOpen(config.state_dir, host.sessionPid, session)).catch((error) => {
+    open = await bounded(takeOpen(dir, host.sessionPid, session)).catch((error) => {
       recordProblem(error);
       return undefined;
     });
@@ -110,7 +106,7 @@ export async function captureEvent(
   }
   if (session.state === "opened" && stateUsable) {
     await bounded(
-      recordOpen(config.state_dir, host.sessionPid, session, time, ignored !== undefined),
+      recordOpen(dir, host.sessionPid, session, time, ignored !== undefined),
     ).catch(recordProblem);
   }
   if (ignored !== undefined) return { ignored };
@@ -122,7 +118,7 @@ export async function captureEvent(
     hostname: host.hostname,
     session,
   };
-  if (identity) record.identity = identity;
+  if (config.identity === "none") record.identity = staticIdentity(config);
   if (account) record.account = account;
   if (open) {
     record.session = closeAsOpened(session, open);

@@ -4,8 +4,9 @@
  *
  * pam_exec's parent is the sshd process that opens and later closes the
  * session, so the record is keyed by that pid. It lives in the root-only
- * state directory, so the close reports the open's address and
- * authentication even if the PAM environment was changed in between.
+ * runtime directory (`runtime_dir/sessions`), so the close reports the
+ * open's address and authentication even if the PAM environment was changed
+ * in between.
  *
  * @module
  */
@@ -63,8 +64,16 @@ export async function recordOpen(
   if (ignored) record.ignored = true;
   if (session.connection) record.connection = session.connection;
   if (session.authInfo) record.authInfo = session.authInfo;
-  await Deno.mkdir(`${dir}/sessions`, { recursive: true, mode: 0o700 });
-  await replaceFile(recordPath(dir, pid), JSON.stringify(record));
+  try {
+    await replaceFile(recordPath(dir, pid), JSON.stringify(record));
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    // The first login since boot: the runtime directory is the sender's way in to the
+    // lock (0755); the records are root's alone.
+    await Deno.mkdir(dir, { recursive: true, mode: 0o755 });
+    await Deno.mkdir(`${dir}/sessions`, { recursive: true, mode: 0o700 });
+    await replaceFile(recordPath(dir, pid), JSON.stringify(record));
+  }
 }
 
 /**

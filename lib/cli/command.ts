@@ -30,6 +30,8 @@ export interface Command<O extends OptionSpecs = OptionSpecs> {
 
 /** What a command is given to run. */
 export interface CommandContext<O extends OptionSpecs = OptionSpecs> {
+  /** The whole command line, as given (to run the command again as another account). */
+  argv: string[];
   /** Its own options' values. */
   values: OptionValues<O>;
   /** Settings given as flags (win over the file). */

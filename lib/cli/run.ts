@@ -26,6 +26,7 @@ import {
   shadowedDetailKeys,
 } from "../config/config.ts";
 import { loadConfig } from "../config/file.ts";
+import { syslogBindDir } from "../config/paths.ts";
 import { EXIT, type ExitCode, usageError } from "../util/errors.ts";
 import { ArgsError, type OptionSpecs, type OptionValues, parseOptions } from "./args.ts";
 import type { Command, CommandContext } from "./command.ts";
@@ -68,6 +69,7 @@ export async function runCli(argv: string[], hook: Command): Promise<ExitCode> {
     const configPath = (values.config as string | undefined) ?? DEFAULT_CONFIG_PATH;
     const configExplicit = values.config !== undefined;
     const context: CommandContext = {
+      argv,
       values,
       settings,
       configPath,
@@ -99,8 +101,12 @@ export async function runCli(argv: string[], hook: Command): Promise<ExitCode> {
       if (line.startsWith("tattle: ")) logged.push(line.slice("tattle: ".length));
     });
   } finally {
-    const { syslog_socket, state_dir } = config ?? DEFAULTS;
-    const problem = await sendSyslog(syslog_socket, state_dir, logged);
+    const settings = config ?? DEFAULTS;
+    const problem = await sendSyslog(
+      settings.syslog_socket,
+      syslogBindDir(settings, Deno.uid()),
+      logged,
+    );
     if (problem) stderrLine(`tattle: warning: ${problem}`);
   }
 }

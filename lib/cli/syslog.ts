@@ -44,7 +44,7 @@ export async function sendSyslog(
   const own = `${bindDir}/.syslog-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}.sock`;
   let socket: Deno.DatagramConn | undefined;
   try {
-    await Deno.mkdir(bindDir, { recursive: true, mode: 0o700 });
+    await Deno.mkdir(bindDir, { recursive: true, mode: 0o755 });
     socket = Deno.listenDatagram({ transport: "unixpacket", path: own });
     const encoder = new TextEncoder();
     for (const message of messages) {

@@ -8,12 +8,15 @@
 import { cleanStaleSessions, processLiveness } from "../capture/sessions.ts";
 import { command } from "../cli/command.ts";
 import type { Config } from "../config/config.ts";
-import { assertTrusted } from "../config/trust.ts";
+import { senderLock } from "../config/paths.ts";
 import { backgroundFlushContextFor } from "../delivery/context.ts";
 import { flushSpool } from "../delivery/flush.ts";
-import { handOver, senderCommand, startSender } from "../delivery/spawn.ts";
-import { lockSpoolWithin, prepareSpool, requeueFailed } from "../delivery/spool.ts";
+import { lockWithin } from "../delivery/lock.ts";
+import { asSpoolOwner, prepareToSend } from "../delivery/owner.ts";
+import { handOver } from "../delivery/spawn.ts";
+import { requeueFailed } from "../delivery/spool.ts";
 import { spoolStatus, verdict } from "../delivery/stats.ts";
+import { wakeSender } from "../delivery/wake.ts";
 import { deadlineIn } from "../util/deadline.ts";
 import { EXIT, type ExitCode, messageOf } from "../util/errors.ts";
 import { exitFor } from "./status.ts";
@@ -31,8 +34,9 @@ export const flush = command({
     `${FLUSH_BUDGET_S}) seconds, and prints "tattle flush: sent N, kept M, failed K" (kept: what ` +
     "is still spooled when it ends). If a sender holds the spool, it says so and leaves the " +
     "sending to it. --requeue-failed first moves failed/ back into the spool, once what made " +
-    "EventBridge reject those events is fixed. Removes the session records of sshd processes " +
-    "that are gone.",
+    "EventBridge reject those events is fixed. Run as root on the spool of the sender's account, " +
+    "it runs again as that account. As root, also removes the session records of sshd " +
+    "processes that are gone.",
   options: {
     "requeue-failed": { kind: "boolean", help: "move failed/ back into the spool first" },
   },
@@ -42,15 +46,18 @@ export const flush = command({
     "(EventBridge unreachable, out of time, or a sender is sending); 78 configuration.",
   async run(ctx) {
     const config = await ctx.config();
+    const delegated = await asSpoolOwner(config, ctx.configPath, ctx.argv);
+    if (delegated !== undefined) return delegated;
     const dir = config.spool_dir;
-    await prepareSpool(dir);
-    await assertTrusted(dir, "spool directory");
-    const stale = await cleanStaleSessions(config.state_dir, await processLiveness());
-    for (const problem of stale.problems) ctx.log(`stale session record not removed: ${problem}`);
+    await prepareToSend(config, "flush");
+    if (Deno.uid() === 0) {
+      const stale = await cleanStaleSessions(config.runtime_dir, await processLiveness());
+      for (const problem of stale.problems) ctx.log(`stale session record not removed: ${problem}`);
+    }
 
-    const lock = await lockSpoolWithin(dir, config.timeout * 1000);
+    const lock = await lockWithin(senderLock(config), config.timeout * 1000);
     if (!lock) {
-      const now = await spoolStatus(dir);
+      const now = await spoolStatus(dir, senderLock(config));
       ctx.print(`tattle flush: sent 0, kept ${now.spooled}, failed 0 (a sender is sending)`);
       return judge(ctx, config, now.spooled > 0 ? EXIT.TEMPFAIL : EXIT.OK);
     }
@@ -64,8 +71,8 @@ export const flush = command({
     } finally {
       lock.release();
     }
-    const start = () => startSender(senderCommand(ctx.settingsArgs, config, ctx.configPath));
-    await handOver(dir, summary.seen, start).catch((error) =>
+    const wake = () => wakeSender(config, ctx.configPath, ctx.settingsArgs);
+    await handOver(dir, summary.seen, wake).catch((error) =>
       ctx.log(`warning: no sender for the events spooled meanwhile: ${messageOf(error)}`)
     );
     if (summary.remaining > 0) {
@@ -84,7 +91,7 @@ async function judge(
   config: Config,
   ran: ExitCode,
 ): Promise<ExitCode> {
-  const now = await spoolStatus(config.spool_dir);
+  const now = await spoolStatus(config.spool_dir, senderLock(config));
   const { stuck, failed } = verdict(now, config.alert_after);
   if (stuck) {
     ctx.log(

@@ -1,64 +1,61 @@
 /**
- * `tattle sender`: the one process per spool that sends, started by a hook
- * when none runs, or resident under systemd.
+ * `tattle sender`: the one process per spool that sends. On a systemd host
+ * it is `tattle-sender.service`, started by its socket; elsewhere a hook
+ * starts it when none runs. It runs as the spool's owner.
  *
  * @module
  */
 
 import { cleanStaleSessions, processLiveness } from "../capture/sessions.ts";
 import { command } from "../cli/command.ts";
-import { assertTrusted } from "../config/trust.ts";
+import { senderLock } from "../config/paths.ts";
+import { passedSocket } from "../host/systemd.ts";
 import { backgroundFlushContextFor } from "../delivery/context.ts";
 import { flushSpool } from "../delivery/flush.ts";
 import { runSender } from "../delivery/sender.ts";
-import { prepareSpool } from "../delivery/spool.ts";
-import { EXIT, usageError } from "../util/errors.ts";
+import { EXIT } from "../util/errors.ts";
 import { FLUSH_BUDGET_S } from "./flush.ts";
-
-/** Seconds a sender started by a hook stays once the spool is empty. */
-export const DEFAULT_LINGER_S = 3;
+import { prepareToSend } from "../delivery/owner.ts";
 
 /** `tattle sender`. */
 export const sender = command({
   name: "sender",
-  summary: "send spooled events as they arrive (hooks start it; --resident for systemd)",
-  usage: "sender [--linger SECONDS | --resident] [OPTIONS]",
+  summary: "send spooled events as they arrive (tattle-sender.service, or started by hooks)",
+  usage: "sender [OPTIONS]",
   description:
-    "Holds the spool for as long as it runs, so that at most one process sends from it, and " +
-    "sends what arrives, up to 10 events per PutEvents call over one client. Once the spool is " +
-    `empty it waits --linger seconds (default ${DEFAULT_LINGER_S}) for more, then leaves; with ` +
-    "--resident it never leaves (contrib/systemd/tattle-sender.service). When delivery fails it " +
-    `retries with jittered backoff for max(timeout, ${FLUSH_BUDGET_S}) seconds (forever when ` +
-    "resident). If another sender holds the spool it leaves at once.",
-  options: {
-    linger: { kind: "string", value: "SECONDS", help: "how long to wait for more once idle" },
-    resident: { kind: "boolean", help: "never leave (a systemd service)" },
-  },
+    "Holds the sender lock for as long as it runs, so that at most one process sends from the " +
+    "spool, and sends what arrives, up to 10 events per PutEvents call over one client. Once " +
+    "the spool is empty it stays sender_idle seconds for more (0: for good), then leaves. " +
+    "Started by systemd (tattle-sender.socket), it takes each connection to that socket as a " +
+    "sign that an event was spooled. When delivery fails it retries with jittered backoff for " +
+    `max(timeout, ${FLUSH_BUDGET_S}) seconds (for good when sender_idle is 0). It runs as the ` +
+    "spool's owner (User=tattle); another process holding the lock makes it wait (as a " +
+    "service) or leave at once.",
+  options: {},
   settings: true,
   exitCodes: "0 the spool is empty, or another sender holds it; 75 events are kept for later; " +
-    "78 configuration.",
+    "78 configuration (including a spool that belongs to another account).",
   async run(ctx) {
     const config = await ctx.config();
-    const resident = ctx.values.resident ?? false;
-    const linger = ctx.values.linger === undefined ? DEFAULT_LINGER_S : Number(ctx.values.linger);
-    if (!Number.isFinite(linger) || linger < 0) {
-      throw usageError("--linger must be a number of seconds");
-    }
-    if (resident && ctx.values.linger !== undefined) {
-      throw usageError("--linger and --resident do not go together");
-    }
-    const dir = config.spool_dir;
-    await prepareSpool(dir);
-    await assertTrusted(dir, "spool directory");
+    await prepareToSend(config, "sender");
+    const fd = passedSocket(Deno.env.toObject(), Deno.pid);
+    const wakes = fd === undefined
+      ? undefined
+      : (await import("../delivery/activation.ts")).passedSocketWakes(fd);
+    const resident = config.sender_idle === 0;
     const budgetMs = Math.max(config.timeout, FLUSH_BUDGET_S) * 1000;
     const report = await runSender({
-      dir,
-      lingerMs: resident ? Infinity : linger * 1000,
+      dir: config.spool_dir,
+      lock: senderLock(config),
+      wakes,
+      lingerMs: resident ? Infinity : config.sender_idle * 1000,
       retryBudgetMs: resident ? Infinity : budgetMs,
       pass: (deadline) => flushSpool(backgroundFlushContextFor(config, deadline, ctx.log)),
       passBudgetMs: budgetMs,
       onIdle: async () => {
-        const stale = await cleanStaleSessions(config.state_dir, await processLiveness());
+        // Root's session records: only a sender running as root may clean them.
+        if (Deno.uid() !== 0) return;
+        const stale = await cleanStaleSessions(config.runtime_dir, await processLiveness());
         for (const problem of stale.problems) {
           ctx.log(`stale session record not removed: ${problem}`);
         }

@@ -12,10 +12,11 @@ import { EXIT, usageError } from "../util/errors.ts";
 /** `tattle setup`. */
 export const setup = command({
   name: "setup",
-  summary: "create the config and spool; --pam adds the sshd PAM line",
+  summary: "create the config and directories; --pam adds the sshd PAM line",
   usage: "setup [--pam [--disable-user-readenv]] [--uninstall] [--root DIR]",
-  description:
-    "Creates /etc/tattle/config.json (when absent) and the spool. With --pam, adds tattle's " +
+  description: "Creates /etc/tattle/config.json (when absent), and the spool, state and runtime " +
+    "directories with their owners (the tattle account's where it exists, as " +
+    "contrib/tmpfiles.d/tattle.conf declares them). With --pam, adds tattle's " +
     "line to /etc/pam.d/sshd where no user-controlled state has reached the session, keeping " +
     "a copy as sshd.tattle-backup; it refuses (78) a stack whose pam_env reads users' " +
     "~/.pam_environment unless --disable-user-readenv lets it turn that off. --uninstall " +

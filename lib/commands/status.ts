@@ -5,7 +5,9 @@
  */
 
 import { command } from "../cli/command.ts";
+import { senderLock } from "../config/paths.ts";
 import { writeMetrics } from "../delivery/metrics.ts";
+import { asSpoolOwner } from "../delivery/owner.ts";
 import { type SpoolStatus, spoolStatus, verdict } from "../delivery/stats.ts";
 import { EXIT, type ExitCode, messageOf } from "../util/errors.ts";
 
@@ -18,7 +20,8 @@ export const status = command({
     "Shows the events waiting in the spool and the age of the oldest, the events in failed/, " +
     "when an event was last delivered, the last error, and whether a sender is running. Exits " +
     "non-zero when the oldest event waits longer than alert_after or failed/ holds events, so a " +
-    "monitor can page on it. Also writes metrics_file when the config names one.",
+    "monitor can page on it. Also writes metrics_file when the config names one. Run as root " +
+    "on the spool of the sender's account, it runs again as that account.",
   options: { json: { kind: "boolean", help: "print one JSON object instead of lines" } },
   settings: true,
   exitCodes: "0 healthy; 65 failed/ holds events (tattle flush --requeue-failed once the cause " +
@@ -26,7 +29,9 @@ export const status = command({
     "78 configuration.",
   async run(ctx) {
     const config = await ctx.config();
-    const current = await spoolStatus(config.spool_dir);
+    const delegated = await asSpoolOwner(config, ctx.configPath, ctx.argv);
+    if (delegated !== undefined) return delegated;
+    const current = await spoolStatus(config.spool_dir, senderLock(config));
     if (config.metrics_file) {
       await writeMetrics(config.metrics_file, current).catch((error) =>
         ctx.log(`warning: metrics file ${config.metrics_file} not written: ${messageOf(error)}`)

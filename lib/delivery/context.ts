@@ -11,6 +11,7 @@ import { batchedLookup, resolveAccount } from "../capture/nss.ts";
 import { sinkFor } from "../aws/sink.ts";
 import { VERSION } from "../cli/version.ts";
 import type { Config } from "../config/config.ts";
+import { senderLock } from "../config/paths.ts";
 import { buildEvent } from "../event/build.ts";
 import type { Account } from "../event/account.ts";
 import type { Deadline } from "../util/deadline.ts";
@@ -56,6 +57,7 @@ function contextWithSteps(
 ): FlushContext {
   return {
     dir: config.spool_dir,
+    lock: senderLock(config),
     settings: config,
     sink: (region) => sinkFor(config, region),
     identity: (step) => resolveIdentity(config, step, log),

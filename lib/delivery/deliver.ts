@@ -1,10 +1,16 @@
 /**
- * Getting a captured event delivered: spooled first, then sent by a
- * detached sender (background) or before the hook exits (inline).
+ * Getting a captured event delivered: spooled first, then the sender is
+ * woken (background), or the hook waits for the delivery (inline).
  *
  * The spool write is local and has its own bound, separate from the
  * network's: an event once captured ends up spooled, sent, or reported lost
  * with the reason.
+ *
+ * An inline hook sends the spool itself only when the spool is its own
+ * (root's, where no sender account exists). A spool that belongs to the
+ * sender's account is that account's to send from: root never opens what
+ * another account can replace, so the hook wakes the sender and watches
+ * its event go.
  *
  * @module
  */
@@ -20,16 +26,18 @@ import {
 } from "../util/deadline.ts";
 import { EXIT, type ExitCode, messageOf, TattleError, unavailableError } from "../util/errors.ts";
 import type { FlushContext, FlushSummary } from "./flush.ts";
+import { tryLock } from "./lock.ts";
 import type { CapturedEvent } from "./record.ts";
-import { ensureSender, handOver, senderCommand, startSender } from "./spawn.ts";
-import { FAILED_DIR, prepareSpool, recordName, spoolWrite, tryLockSpool } from "./spool.ts";
+import { handOver, ownerOf } from "./spawn.ts";
+import { FAILED_DIR, prepareSpool, recordName, spoolWrite } from "./spool.ts";
 
 /** What delivery needs besides the event. */
 export interface DeliverContext {
   config: Config;
-  configPath: string;
-  /** The options the detached sender gets (`--config` and settings flags). */
-  senderOptions: string[];
+  /** The sender lock's path. */
+  lock: string;
+  /** Wakes the sender (lib/delivery/wake.ts); throws saying why none will come. */
+  wake: () => Promise<unknown>;
   /** The network's budget, from the moment the event is spooled. */
   networkMs: number;
   /** "background" or "inline", after the by-hand override. */
@@ -49,7 +57,7 @@ export interface DeliverContext {
 /**
  * Delivers the event as the mode says.
  *
- * @returns 0 when the event was delivered (inline) or queued with a sender started (background).
+ * @returns 0 when the event was delivered (inline) or queued with the sender woken (background).
  * @throws {TattleError} 75 when the event is spooled for later; 69 when it could not be spooled
  * nor sent, or the sink rejected it for good.
  */
@@ -80,23 +88,27 @@ export async function deliver(record: CapturedEvent, ctx: DeliverContext): Promi
   const deadline = deadlineIn(ctx.networkMs);
   const path = `${dir}/${name}`;
 
-  const start = () => startSender(senderCommand(ctx.senderOptions, ctx.config, ctx.configPath));
-  if (ctx.mode === "background") {
+  const wake = async () => {
     try {
-      await ensureSender(dir, start);
-      return EXIT.OK;
+      await ctx.wake();
     } catch (error) {
       throw new TattleError(
         EXIT.TEMPFAIL,
-        `event spooled at ${path}, but the sender could not start (${messageOf(error)}); ` +
+        `event spooled at ${path}, but no sender will come: ${messageOf(error)}; ` +
           "`tattle flush` (the systemd timer) will send it",
       );
     }
+  };
+  if (ctx.mode === "background") {
+    await wake();
+    return EXIT.OK;
   }
 
-  // Inline: send it ourselves, or see the process that holds the spool send it.
+  // Inline: send it ourselves from a spool of our own, or see the sender send it.
+  const own = (await ownerOf(dir)).uid === Deno.uid();
+  if (!own) await wake();
   for (;;) {
-    const lock = await tryLockSpool(dir);
+    const lock = own ? await tryLock(ctx.lock) : undefined;
     if (lock) {
       let summary: FlushSummary;
       try {
@@ -105,13 +117,13 @@ export async function deliver(record: CapturedEvent, ctx: DeliverContext): Promi
       } finally {
         lock.release();
       }
-      await handOver(dir, summary.seen, start).catch((error) =>
+      await handOver(dir, summary.seen, wake).catch((error) =>
         ctx.log(`warning: no sender for the events spooled meanwhile: ${messageOf(error)}`)
       );
       return inlineOutcome(summary, name, path);
     }
     if (!(await exists(path)) || deadline.remaining() === 0) {
-      return await outcomeOfOthers(dir, name, path);
+      return await outcomeOfOthers(dir, name, path, ctx.networkMs);
     }
     await sleep(Math.min(20, deadline.remaining()), deadline.signal);
   }
@@ -153,19 +165,28 @@ function inlineOutcome(summary: FlushSummary, name: string, path: string): ExitC
 
 const exists = (path: string) => Deno.lstat(path).then(() => true, () => false);
 
-/** Another process held the spool: what it did with our record decides the outcome. */
-async function outcomeOfOthers(dir: string, name: string, path: string): Promise<ExitCode> {
+/**
+ * Another process sent from the spool (the sender): what it did with our
+ * record decides the outcome. Seen from outside, by the names alone.
+ */
+async function outcomeOfOthers(
+  dir: string,
+  name: string,
+  path: string,
+  waitedMs: number,
+): Promise<ExitCode> {
   if (!(await exists(path))) {
     if (await exists(`${dir}/${FAILED_DIR}/${name}`)) {
       throw unavailableError(
-        `event moved to ${dir}/${FAILED_DIR}/${name} by another tattle process`,
+        `event moved to ${dir}/${FAILED_DIR}/${name} by the sender (tattle status says why)`,
       );
     }
     return EXIT.OK; // delivered by the process that held the spool
   }
   throw new TattleError(
     EXIT.TEMPFAIL,
-    `event spooled at ${path} for later delivery: another tattle process was sending from the spool`,
+    `event spooled at ${path} for later delivery: the sender had not delivered it after ` +
+      `${waitedMs / 1000} s (tattle status says why)`,
   );
 }
 

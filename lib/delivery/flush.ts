@@ -37,6 +37,8 @@ import {
 /** What a pass needs from the outside world. */
 export interface FlushContext {
   dir: string;
+  /** The sender lock's path (held by the caller), for the spool's figures. */
+  lock: string;
   settings: EventSettings & { spool_max_events: number; region?: string };
   /** The sink, made once per pass on first use (so nothing loads when the spool is empty). */
   sink: (region: string) => Promise<Sink>;
@@ -186,7 +188,7 @@ function oncePerUser<T>(lookUp: (user: string) => Promise<T>): (user: string) =>
 async function keepFigures(ctx: FlushContext, summary: FlushSummary): Promise<void> {
   try {
     if (summary.sent > 0 || summary.remaining > 0) await recordPass(ctx.dir, summary);
-    if (ctx.metricsFile) await writeMetrics(ctx.metricsFile, await spoolStatus(ctx.dir));
+    if (ctx.metricsFile) await writeMetrics(ctx.metricsFile, await spoolStatus(ctx.dir, ctx.lock));
   } catch (error) {
     ctx.log(`warning: the spool's figures were not written: ${messageOf(error)}`);
   }

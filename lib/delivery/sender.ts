@@ -1,18 +1,20 @@
 /**
- * The sender: holds the spool's lock for its whole life and sends what
- * arrives, then lingers a few seconds for more (I/O).
+ * The sender: holds the sender lock for its whole life and sends what
+ * arrives, then stays `sender_idle` seconds for more (I/O).
  *
  * A burst of logins costs one runtime start and one credential fetch, and
- * its events go in full batches. Started by a hook when none is running,
- * or resident under systemd (`--resident`: it never leaves).
+ * its events go in full batches. On a systemd host it is a service that
+ * its socket starts; elsewhere a hook starts it when none is running.
  *
- * Leaving without stranding a record: the sender releases the lock, then
- * lists the spool once more and takes the lock back if anything is there.
- * A hook writes its record before it looks for a sender; so either the
- * hook saw the lock free (and starts a sender), or its record was written
- * before this last listing. Starting: the sender removes the start marker
- * before it tries the lock, for the same reason (tests/sender_test.ts holds
- * the stress test that found the other order's hole).
+ * Leaving without stranding a record: the sender stops taking the
+ * service's socket connections, releases the lock, then lists the spool
+ * once more and takes the lock back if anything is there. A hook writes
+ * its record before it knocks or looks for a sender; so either its knock
+ * waits in systemd's socket (which starts a new sender), or it saw the lock
+ * free (and starts one), or its record was written before this last
+ * listing. Starting: the sender removes the start marker before it tries
+ * the lock, for the same reason (tests/sender_test.ts holds the stress test
+ * that found the other order's hole).
  *
  * @module
  */
@@ -20,12 +22,25 @@
 import { type Deadline, deadlineIn, sleep } from "../util/deadline.ts";
 import { messageOf } from "../util/errors.ts";
 import type { FlushSummary } from "./flush.ts";
+import { lockWithin, openLock, type SenderLock, tryLock } from "./lock.ts";
 import { clearStartMarker } from "./spawn.ts";
-import { openSpoolLock, spoolList, type SpoolLock, tryLockSpool } from "./spool.ts";
+import { spoolList } from "./spool.ts";
+
+/** Signs, besides the spool's own changes, that something was spooled. */
+export interface WakeSource {
+  /** Starts calling `wake` on each sign. */
+  start(wake: () => void): Promise<void>;
+  /** Stops; signs that come later are for the next sender. */
+  close(): Promise<void>;
+}
 
 /** How a sender runs. */
 export interface SenderOptions {
   dir: string;
+  /** The sender lock's path. */
+  lock: string;
+  /** Hooks' knocks on the service's socket, when systemd started this sender. */
+  wakes?: WakeSource;
   /** How long to stay once the spool is empty; `Infinity` stays for good. */
   lingerMs: number;
   /** How long to keep trying while delivery fails, before leaving the rest to the next sender. */
@@ -64,12 +79,16 @@ export async function runSender(options: SenderOptions): Promise<SenderReport> {
   // The marker first, the lock after: a hook that trusted the marker wrote its
   // record before this removal, so whoever holds the lock next lists it. Back
   // to back: a hook that comes between them starts a second sender.
-  const lockFile = await openSpoolLock(dir);
+  const lockFile = await openLock(options.lock);
   clearStartMarker(dir);
-  let lock: SpoolLock | undefined = lockFile.take();
+  let lock: SenderLock | undefined = lockFile.take();
+  // The service is the one sender systemd starts: a `tattle flush` holding the lock ends
+  // within its budget, and leaving would only have systemd start it again at once.
+  if (!lock && options.wakes) lock = await lockWithin(options.lock, Infinity);
   if (!lock) return report;
   report.ran = true;
   const watch = spoolWatch(dir);
+  await options.wakes?.start(watch.wake);
   let failingSince: number | undefined;
   let failures = 0;
   let onIdle = options.onIdle;
@@ -85,7 +104,8 @@ export async function runSender(options: SenderOptions): Promise<SenderReport> {
         await onIdle?.().catch((error) => options.log(`housekeeping: ${messageOf(error)}`));
         onIdle = undefined;
         if (await watch.next(options.lingerMs)) continue;
-        lock = await leave(dir, lock);
+        await options.wakes?.close();
+        lock = await leave(dir, options.lock, lock);
         continue;
       }
       if (summary.sent > 0 && !summary.held) continue; // progress: the budget ran out, go on
@@ -103,6 +123,7 @@ export async function runSender(options: SenderOptions): Promise<SenderReport> {
   } catch (error) {
     options.log(`sender stopped: ${messageOf(error)}`);
   } finally {
+    await options.wakes?.close();
     watch.close();
     lock?.release();
   }
@@ -110,13 +131,20 @@ export async function runSender(options: SenderOptions): Promise<SenderReport> {
 }
 
 /** Releases the lock, then takes it back if anything was spooled meanwhile. */
-async function leave(dir: string, lock: SpoolLock): Promise<SpoolLock | undefined> {
+async function leave(
+  dir: string,
+  path: string,
+  lock: SenderLock,
+): Promise<SenderLock | undefined> {
   lock.release();
   if ((await spoolList(dir)).length === 0) return undefined;
-  return await tryLockSpool(dir); // undefined: another holder will see them
+  return await tryLock(path); // undefined: another holder will see them
 }
 
-/** Waits for records to appear in the spool, woken by inotify, confirmed by listing. */
+/**
+ * Waits for records to appear in the spool, woken by inotify or a knock
+ * ({@link spoolWatch.wake}), confirmed by listing.
+ */
 function spoolWatch(dir: string) {
   let watcher: Deno.FsWatcher | undefined;
   let events: AsyncIterator<Deno.FsEvent> | undefined;
@@ -127,7 +155,12 @@ function spoolWatch(dir: string) {
     // No inotify (limits, an odd file system): look every quarter second instead.
   }
   let pending: Promise<unknown> | undefined;
+  let knocked = Promise.withResolvers<void>();
   return {
+    /** A knock: look at the spool now. */
+    wake() {
+      knocked.resolve();
+    },
     /** Whether records appeared within `ms`. */
     async next(ms: number): Promise<boolean> {
       const end = performance.now() + ms;
@@ -139,11 +172,13 @@ function spoolWatch(dir: string) {
         pending ??= events?.next() ?? new Promise((r) => setTimeout(r, Math.min(250, wait)));
         let timer: ReturnType<typeof setTimeout> | undefined;
         const woke = await Promise.race([
-          pending.then(() => true),
+          pending.then(() => "event" as const),
+          knocked.promise.then(() => "knock" as const),
           new Promise<false>((r) => timer = setTimeout(() => r(false), wait)),
         ]);
         clearTimeout(timer);
-        if (woke) pending = undefined;
+        if (woke === "event") pending = undefined;
+        if (woke === "knock") knocked = Promise.withResolvers<void>();
         if ((await spoolList(dir)).length > 0) return true;
       }
     },

@@ -1,26 +1,34 @@
 /**
- * Starting the sender (`tattle sender`): detached, in its own process
- * group, with no stdio and an environment tattle builds, and at most one at
- * a time per spool (I/O).
+ * Starting tattle processes: the sender a hook starts where no service
+ * manager does (detached, in its own process group, no stdio, an
+ * environment tattle builds, as the spool's owner), at most one at a time
+ * per spool; and tattle itself again, as another account (I/O).
  *
- * A running sender holds the spool's lock. A hook that finds it free claims
- * a start marker before it starts one, so a burst of logins starts one
- * sender, not one each; the sender removes the marker before it tries the
- * lock. A marker older than {@link STALE_START_MS} (a sender that died at
- * start) no longer counts.
+ * A running sender holds the sender lock. A hook that finds it free claims
+ * a start marker in the spool before it starts one, so a burst of logins
+ * starts one sender, not one each; the sender removes the marker before it
+ * tries the lock. A marker older than {@link STALE_START_MS} (a sender that
+ * died at start) no longer counts. Root's hook only creates the marker
+ * (never opening one that exists), looks at it and removes it: the spool
+ * may belong to the sender's account.
  *
  * Under pam_exec there is no PATH, so the command is the absolute path of
- * the running executable. Under `deno run` (development, the system tests'
- * launcher) that executable is deno, and the sender gets the permission set
- * plus the paths this configuration uses.
+ * the running executable. Under `deno run` (development, the tests'
+ * stand-in) that executable is deno, and the process gets the permission
+ * set plus the paths this configuration uses, and the Deno cache the
+ * launcher named.
  *
  * @module
  */
 
 import { permissionFlags } from "../cli/permissions.ts";
 import type { Config } from "../config/config.ts";
+import { asAccount, type Command } from "../host/privileges.ts";
 import { createFile } from "../util/files.ts";
-import { spoolList, spoolLockHeld } from "./spool.ts";
+import { lockHeld } from "./lock.ts";
+import { spoolList } from "./spool.ts";
+
+export type { Command } from "../host/privileges.ts";
 
 /** The start marker in a spool directory. */
 export const START_MARKER = ".sender-starting";
@@ -33,28 +41,31 @@ export function isScriptMode(execPath = Deno.execPath()): boolean {
   return /(^|\/)deno$/.test(execPath);
 }
 
-/** A command to start: program, arguments and its whole environment. */
-export interface SenderCommand {
-  program: string;
-  args: string[];
-  env: Record<string, string>;
-}
+/**
+ * Under `deno run`, the Deno cache its launcher named, read before the hook
+ * clears its environment: a process started as another account has no
+ * cache of its own. Never used by the binary.
+ */
+const SCRIPT_DENO_DIR = isScriptMode() ? Deno.env.get("DENO_DIR") : undefined;
 
-/** The program, arguments and environment that run `tattle sender` with `options`. */
-export function senderCommand(
-  options: string[],
+/** The program, arguments and environment that run tattle with `args` for `config`. */
+export function tattleCommand(
+  args: string[],
   config: Config,
   configPath: string,
   execPath = Deno.execPath(),
-): SenderCommand {
-  if (!isScriptMode(execPath)) return { program: execPath, args: ["sender", ...options], env: {} };
+): Command {
+  if (!isScriptMode(execPath)) return { program: execPath, args, env: {} };
   const root = new URL("../../", import.meta.url).pathname;
   const configDir = configPath.slice(0, configPath.lastIndexOf("/")) || "/";
-  const read = [configDir, config.spool_dir, config.state_dir];
-  const write = [config.spool_dir, config.state_dir];
+  const dirs = [config.spool_dir, config.state_dir, config.runtime_dir];
+  const read = [configDir, ...dirs];
+  const write = [...dirs];
   if (config.ca_bundle) read.push(config.ca_bundle);
   if (config.metrics_file) {
-    write.push(config.metrics_file.slice(0, config.metrics_file.lastIndexOf("/")));
+    const metricsDir = config.metrics_file.slice(0, config.metrics_file.lastIndexOf("/"));
+    read.push(metricsDir);
+    write.push(metricsDir);
   }
   return {
     program: execPath,
@@ -66,19 +77,43 @@ export function senderCommand(
       `--config=${root}deno.json`,
       ...permissionFlags({ read, write }),
       `${root}main.ts`,
-      "sender",
-      ...options,
+      ...args,
     ],
-    // Deno's update check would look up dl.deno.land from every sender.
-    env: { DENO_NO_UPDATE_CHECK: "1" },
+    // Deno's update check would look up dl.deno.land from every process.
+    env: {
+      DENO_NO_UPDATE_CHECK: "1",
+      ...(SCRIPT_DENO_DIR ? { DENO_DIR: SCRIPT_DENO_DIR } : {}),
+    },
   };
 }
 
-/** Starts the sender detached; throws when it cannot be started. */
-export function startSender({ program, args, env }: SenderCommand): void {
+/** Who owns a directory: the account tattle's processes for it run as. */
+export async function ownerOf(dir: string): Promise<{ uid: number; gid: number }> {
+  const info = await Deno.lstat(dir);
+  return { uid: info.uid ?? 0, gid: info.gid ?? 0 };
+}
+
+/**
+ * The sender for `config`'s spool, run as the spool's owner: the sender's
+ * account where the spool is its, else this process's own.
+ */
+export async function senderCommand(
+  options: string[],
+  config: Config,
+  configPath: string,
+): Promise<Command> {
+  const command = tattleCommand(["sender", ...options], config, configPath);
+  const owner = await ownerOf(config.spool_dir);
+  return owner.uid === Deno.uid() ? command : asAccount(command, owner);
+}
+
+/** Starts `command` detached; throws when it cannot be started. */
+export function startDetached({ program, args, env, uid, gid }: Command): void {
   const child = new Deno.Command(program, {
     args,
     env,
+    uid,
+    gid,
     clearEnv: true,
     detached: true,
     stdin: "null",
@@ -89,17 +124,19 @@ export function startSender({ program, args, env }: SenderCommand): void {
 }
 
 /**
- * Makes sure a sender will see what is spooled now: one is running (it
- * holds the lock), one is starting (its marker), or this call starts one.
+ * Makes sure a sender will see what is spooled in `dir` now: one is running
+ * (it holds the lock at `lock`), one is starting (its marker), or this call
+ * starts one.
  *
  * @returns what it found or did.
  * @throws {Error} when a sender had to be started and could not be.
  */
 export async function ensureSender(
   dir: string,
-  start: () => void,
+  lock: string,
+  start: () => void | Promise<void>,
 ): Promise<"running" | "starting" | "started"> {
-  if (await spoolLockHeld(dir)) return "running";
+  if (await lockHeld(lock)) return "running";
   const marker = `${dir}/${START_MARKER}`;
   if (!(await claim(marker))) {
     const age = Date.now() -
@@ -114,12 +151,12 @@ export async function ensureSender(
   // after that: hooks that trusted the marker wrote their records before it
   // went, so a sender that still holds the lock lists them as it leaves.
   // A marker it cannot give up is honoured: the sender it starts clears it.
-  if (await spoolLockHeld(dir) && await Deno.remove(marker).then(() => true, () => false)) {
-    if (await spoolLockHeld(dir)) return "running";
+  if (await lockHeld(lock) && await Deno.remove(marker).then(() => true, () => false)) {
+    if (await lockHeld(lock)) return "running";
     if (!(await claim(marker))) return "starting";
   }
   try {
-    start();
+    await start();
   } catch (error) {
     await Deno.remove(marker).catch(() => {});
     throw error;
@@ -151,15 +188,15 @@ export function clearStartMarker(dir: string): void {
 }
 
 /**
- * What a process that held the spool's lock does as it lets go: records it
+ * What a process that held the sender lock does as it lets go: records it
  * never saw arrived while it held it (their hooks found it busy), so a
  * sender must see them.
  */
 export async function handOver(
   dir: string,
   seen: ReadonlySet<string>,
-  start: () => void,
+  wake: () => Promise<unknown>,
 ): Promise<void> {
   const left = await spoolList(dir);
-  if (left.some((name) => !seen.has(name))) await ensureSender(dir, start);
+  if (left.some((name) => !seen.has(name))) await wake();
 }

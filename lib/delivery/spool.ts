@@ -1,10 +1,14 @@
 /**
- * The spool: one file per undelivered event in a root-only directory (I/O).
+ * The spool: one file per undelivered event in a directory only the
+ * sender's account (or root) can enter (I/O).
  *
  * Files are written atomically (temporary file, fsync, rename, fsync of the
  * directory), so a process killed at any instant leaves either a complete
  * event or a temporary file that is never sent. Names sort oldest first.
- * Readers never follow symlinks.
+ * Readers never follow symlinks. Root's hook writes records into a spool
+ * the sender's account owns only by creating new files (never opening one
+ * that exists), renaming and removing: nothing that account can plant there
+ * makes root write elsewhere.
  *
  * @module
  */
@@ -21,7 +25,6 @@ const TMP_PREFIX = ".tmp-";
 export function spoolTempPath(dir: string, tag = ""): string {
   return `${dir}/${TMP_PREFIX}${tag}${crypto.randomUUID()}`;
 }
-const LOCK_FILE = ".lock";
 const DROPPED_FILE = ".dropped";
 /** Where unreadable records and entries EventBridge rejects for good are moved. */
 export const FAILED_DIR = "failed";
@@ -69,7 +72,8 @@ export async function spoolWrite(
 ): Promise<string> {
   const name = recordName(record);
   const tmp = spoolTempPath(dir);
-  await createFile(tmp, encodeRecord(record), { sync: true });
+  // Readable by the sender's account; the directory keeps everyone else out.
+  await createFile(tmp, encodeRecord(record), { sync: true, mode: 0o644 });
   if (signal?.aborted) {
     await Deno.remove(tmp).catch(() => {});
     throw new Error("abandoned");
@@ -186,67 +190,6 @@ export async function removeStaleTemporaries(dir: string, now = Date.now()): Pro
       await Deno.remove(`${dir}/${entry.name}`).catch(() => {});
     }
   }
-}
-
-/** The spool's lock, held by whoever sends from it, for as long as it sends. */
-export interface SpoolLock {
-  release(): void;
-}
-
-/**
- * Takes the spool's lock if nobody holds it. Whoever sends (the sender,
- * `tattle flush`, an inline hook) holds it for as long as it sends, so no
- * two processes send the same record; the kernel releases it if the holder
- * dies.
- */
-export async function tryLockSpool(dir: string): Promise<SpoolLock | undefined> {
-  // Off the main thread, as on the hook's path: a lock on a stalled file system must not
-  // hold the thread the watchdog's timer needs.
-  const file = await openLockFile(dir);
-  return lockedOrClosed(file, await file.tryLock(true));
-}
-
-/** The spool's lock file, open but not locked. */
-export interface SpoolLockFile {
-  /** Takes the lock if nobody holds it, synchronously; closes the file when it cannot. */
-  take(): SpoolLock | undefined;
-}
-
-/**
- * Opens the spool's lock file, so that a caller can do something
- * synchronously right before it tries the lock (the sender's start, never
- * a hook).
- */
-export async function openSpoolLock(dir: string): Promise<SpoolLockFile> {
-  const file = await openLockFile(dir);
-  return { take: () => lockedOrClosed(file, file.tryLockSync(true)) };
-}
-
-function openLockFile(dir: string): Promise<Deno.FsFile> {
-  return Deno.open(`${dir}/${LOCK_FILE}`, { read: true, write: true, create: true, mode: 0o600 });
-}
-
-function lockedOrClosed(file: Deno.FsFile, locked: boolean): SpoolLock | undefined {
-  if (locked) return { release: () => file.close() };
-  file.close();
-  return undefined;
-}
-
-/** Waits up to `ms` for the spool's lock (polling: a blocking lock cannot be abandoned). */
-export async function lockSpoolWithin(dir: string, ms: number): Promise<SpoolLock | undefined> {
-  const end = performance.now() + ms;
-  for (;;) {
-    const lock = await tryLockSpool(dir);
-    if (lock || performance.now() >= end) return lock;
-    await new Promise((r) => setTimeout(r, Math.min(25, Math.max(1, end - performance.now()))));
-  }
-}
-
-/** Whether some process holds the spool's lock (is sending) right now. */
-export async function spoolLockHeld(dir: string): Promise<boolean> {
-  const lock = await tryLockSpool(dir);
-  lock?.release();
-  return lock === undefined;
 }
 
 async function syncDir(dir: string): Promise<void> {

@@ -10,7 +10,8 @@
 
 import { type Infer, integer, object, optional, string } from "../util/shape.ts";
 import { replaceFile } from "../util/files.ts";
-import { FAILED_DIR, recordNameTime, spoolList, spoolLockHeld, spoolTempPath } from "./spool.ts";
+import { lockHeld } from "./lock.ts";
+import { FAILED_DIR, recordNameTime, spoolList, spoolTempPath } from "./spool.ts";
 
 const STATS_FILE = ".stats.json";
 
@@ -66,8 +67,12 @@ export interface SpoolStatus {
   senderAlive: boolean;
 }
 
-/** The spool at a glance, at `now`. */
-export async function spoolStatus(dir: string, now = Date.now()): Promise<SpoolStatus> {
+/** The spool at a glance, at `now`; `lock` is the sender lock's path. */
+export async function spoolStatus(
+  dir: string,
+  lock: string,
+  now = Date.now(),
+): Promise<SpoolStatus> {
   const names = await spoolList(dir);
   const stats = await readStats(dir);
   let failed = 0;
@@ -82,7 +87,7 @@ export async function spoolStatus(dir: string, now = Date.now()): Promise<SpoolS
     spooled: names.length,
     failed,
     sentTotal: stats.sent_total,
-    senderAlive: await spoolLockHeld(dir),
+    senderAlive: await lockHeld(lock),
   };
   const oldest = names.length > 0 ? recordNameTime(names[0]) : NaN;
   if (Number.isFinite(oldest)) {

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { Config } from "../config/config.ts";
 import { array, type Infer, object, optional, string } from "../util/shape.ts";
 
 /** Where tattle runs, as the event reports it. */
@@ -18,3 +19,9 @@ export const IDENTITY = object({
 
 /** Where tattle runs. */
 export type Identity = Infer<typeof IDENTITY>;
+
+/** The identity a config gives outside EC2 (`identity: "none"`). */
+export function staticIdentity(config: Pick<Config, "region" | "resources">): Identity {
+  // resolveConfig guarantees a region with identity "none".
+  return { region: config.region ?? "", resources: config.resources };
+}

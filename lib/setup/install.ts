@@ -17,7 +17,8 @@ import {
   uninstallFromPamFile,
 } from "./pam_stack.ts";
 import { readPamStack, userReadenvFindings } from "./pam_stack_file.ts";
-import { prepareSpool } from "../delivery/spool.ts";
+import { PASSWD, SENDER_ACCOUNT, senderAccount } from "../host/accounts.ts";
+import { prepareDirectories } from "./directories.ts";
 
 /** Where setup puts things, relative to the root. */
 export const PAM_SSHD = "/etc/pam.d/sshd";
@@ -59,10 +60,17 @@ export async function setupHost(options: SetupOptions): Promise<string[]> {
   } else {
     done.push(`${config} exists: unchanged`);
   }
-  const spool = at(DEFAULTS.spool_dir);
-  await Deno.mkdir(spool.slice(0, spool.lastIndexOf("/")), { recursive: true, mode: 0o755 });
-  await prepareSpool(spool);
-  done.push(`spool ${spool} ready (0700)`);
+  const root = options.root.replace(/\/+$/, "");
+  const sender = await senderAccount(root);
+  done.push(...await prepareDirectories(DEFAULTS, root, sender));
+  if (!sender) {
+    done.push(
+      `no ${SENDER_ACCOUNT} account in ${at(PASSWD)}: the sender runs as root; create it ` +
+        "(systemd-sysusers contrib/sysusers.d/tattle.conf, or useradd --system --user-group " +
+        `--no-create-home --home-dir / --shell /usr/sbin/nologin ${SENDER_ACCOUNT}) and run ` +
+        "tattle setup again",
+    );
+  }
 
   if (pam) {
     const path = at(PAM_SSHD);

@@ -7,6 +7,8 @@
 
 import { startFakeEventBridge, TEST_TLS } from "../fakes/eventbridge.ts";
 import { FAKE_ROLE, startFakeImds } from "../fakes/imds.ts";
+import type { LocalAccount } from "../../lib/host/accounts.ts";
+import { prepareDirectories } from "../../lib/setup/directories.ts";
 import { pamEnv, runTattle, runTattleWithEntries, startTattle, testHome } from "./tattle.ts";
 
 /** Seconds of the hook's budget in scenarios: short, so fault tests are quick. */
@@ -33,6 +35,8 @@ export async function scenario(
     endpoint_url: events.url,
     timeout: TIMEOUT_S,
     mode: "inline",
+    // Senders the tests start leave soon after their work, as they did before sender_idle.
+    sender_idle: 3,
     ...overrides,
   });
   if (options.tls) {
@@ -59,8 +63,24 @@ export async function scenario(
      */
     runWithEntries: (entries: Array<[string, string]>, args: string[] = []) =>
       runTattleWithEntries([...config, ...args], entries, home.access),
-    /** Starts `tattle sender` with `args` (e.g. `--resident`); stopped when disposed. */
-    startSender: (args: string[] = []) => startTattle(["sender", ...args, ...config], home.access),
+    /**
+     * Starts `tattle sender` with `args` (e.g. `--sender-idle=0`: resident),
+     * as `as` if given; stopped when disposed.
+     */
+    startSender: (args: string[] = [], as?: { uid: number; gid: number }) =>
+      startTattle(["sender", ...args, ...config], { ...home.access, as }),
+    /**
+     * Lays the directories out as setup does on a host whose sender runs as
+     * `account` (lib/setup/directories.ts), and lets it into the test's home.
+     */
+    async handTo(account: LocalAccount) {
+      await Deno.chmod(home.dir, 0o755);
+      await prepareDirectories(
+        { spool_dir: home.spoolDir, state_dir: home.stateDir, runtime_dir: home.runtimeDir },
+        "",
+        account,
+      );
+    },
     /** Runs `tattle flush`. */
     flush: (args: string[] = []) => runTattle(["flush", ...config, ...args], {}, home.access),
     /** Rewrites the config with `changes` applied. */

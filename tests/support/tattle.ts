@@ -25,6 +25,27 @@ export async function cacheDir(): Promise<string> {
   return denoDir;
 }
 
+let sharedDir: Promise<string> | undefined;
+
+/**
+ * A Deno cache that other accounts (the sender's, as a service would run
+ * it) can read: this process's, hard-linked into a directory anyone may
+ * enter, made afresh once per test process (root's own sits under /root,
+ * which is 0700). Deno uses a cache it cannot write without complaint.
+ */
+export function sharedCacheDir(): Promise<string> {
+  sharedDir ??= (async () => {
+    const copy = "/var/tmp/tattle-test-deno-cache";
+    await Deno.remove(copy, { recursive: true }).catch(() => {});
+    const out = await new Deno.Command("/bin/cp", { args: ["-al", await cacheDir(), copy] })
+      .output();
+    if (!out.success) throw new Error(`cp -al: ${new TextDecoder().decode(out.stderr)}`);
+    await Deno.chmod(copy, 0o755);
+    return copy;
+  })();
+  return sharedDir;
+}
+
 /**
  * `deno run` arguments (after the deno executable) that start main.ts with
  * the permission set plus `paths`, as the binary would run.
@@ -64,6 +85,8 @@ export interface RunOptions {
   write?: string[];
   /** A command tattle runs under, its own arguments first (`unshare`, for a mount namespace). */
   under?: string[];
+  /** The account it runs as (the sender's, as its service runs it); this process's if unset. */
+  as?: { uid: number; gid: number };
 }
 
 /** Runs tattle with `args` and exactly `env` as its environment. */
@@ -73,7 +96,17 @@ export async function runTattle(
   options: RunOptions = {},
 ): Promise<RunResult> {
   const [program, ...rest] = [...options.under ?? [], ...await tattleArgv(args, options)];
-  return await execute(program, rest, TATTLE_BIN ? env : { ...env, DENO_DIR: await cacheDir() });
+  return await execute(
+    program,
+    rest,
+    TATTLE_BIN ? env : { ...env, DENO_DIR: await launcherCacheDir(options) },
+    options.as,
+  );
+}
+
+/** The cache a run under `deno run` gets: a shared one when it runs as another account. */
+function launcherCacheDir(options: RunOptions): Promise<string> {
+  return options.as ? sharedCacheDir() : cacheDir();
 }
 
 /** A long-running tattle (a resident sender), stopped when disposed. */
@@ -93,7 +126,9 @@ export async function startTattle(
   const [program, ...rest] = await tattleArgv(args, options);
   const child = new Deno.Command(program, {
     args: rest,
-    env: TATTLE_BIN ? {} : { DENO_DIR: await cacheDir(), DENO_NO_UPDATE_CHECK: "1" },
+    env: TATTLE_BIN ? {} : { DENO_DIR: await launcherCacheDir(options), DENO_NO_UPDATE_CHECK: "1" },
+    uid: options.as?.uid,
+    gid: options.as?.gid,
     clearEnv: true,
     stdin: "null",
     stdout: "null",
@@ -194,10 +229,13 @@ async function execute(
   program: string,
   args: string[],
   env: Record<string, string>,
+  as?: { uid: number; gid: number },
 ): Promise<RunResult> {
   const command = new Deno.Command(program, {
     args,
     env,
+    uid: as?.uid,
+    gid: as?.gid,
     clearEnv: true,
     stdin: "null",
     signal: hangGuard(),
@@ -249,19 +287,27 @@ export async function writeConfig(config: Record<string, unknown>): Promise<stri
 }
 
 /**
- * A temporary directory with a config whose spool and state directories are
- * inside it, and the paths tattle needs to be allowed.
+ * A temporary directory with a config whose spool, state and runtime
+ * directories are inside it, and the paths tattle needs to be allowed.
  */
 export async function testHome(config: Record<string, unknown>) {
   const dir = await Deno.makeTempDir({ prefix: "tattle-test-" });
-  const full = { spool_dir: `${dir}/spool`, state_dir: `${dir}/run`, ...config };
+  const full = {
+    spool_dir: `${dir}/spool`,
+    state_dir: `${dir}/state`,
+    runtime_dir: `${dir}/run`,
+    ...config,
+  };
   const configPath = `${dir}/config.json`;
   await Deno.writeTextFile(configPath, JSON.stringify(full));
+  // The sender's state directory, as setup makes it (nothing root's hook creates).
+  await Deno.mkdir(full.state_dir as string, { recursive: true, mode: 0o755 });
   return {
     dir,
     configPath,
     spoolDir: full.spool_dir as string,
     stateDir: full.state_dir as string,
+    runtimeDir: full.runtime_dir as string,
     access: { read: [dir], write: [dir] },
   };
 }
