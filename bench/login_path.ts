@@ -18,11 +18,11 @@
 
 import { scenario } from "../tests/support/scenario.ts";
 import {
-  cacheDir,
   denoRunArgs,
   pamEnv,
   procStat,
   senderPids,
+  sharedCacheDir,
   TATTLE_BIN,
   watchSenders,
 } from "../tests/support/tattle.ts";
@@ -76,7 +76,7 @@ async function tattleRig(config: Record<string, unknown> = {}) {
   // Under `deno run`, what the launcher sets for deno itself (tests/system/host.ts).
   const launcher: Record<string, string> = TATTLE_BIN
     ? {}
-    : { DENO_DIR: await cacheDir(), DENO_NO_UPDATE_CHECK: "1" };
+    : { DENO_DIR: await sharedCacheDir(), DENO_NO_UPDATE_CHECK: "1" };
   const envs = (
     n: number,
     type = (i: number) => (i % 2 ? "close_session" : "open_session"),

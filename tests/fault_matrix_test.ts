@@ -9,7 +9,7 @@ import { prepareSpool, spoolWrite } from "../lib/delivery/spool.ts";
 import { refusedUrl, startSilentServer } from "./fakes/silent.ts";
 import { record } from "./support/records.ts";
 import { type Scenario, scenario, TIMEOUT_S } from "./support/scenario.ts";
-import { cacheDir, denoRunArgs, pamEnv, type RunResult } from "./support/tattle.ts";
+import { denoRunArgs, pamEnv, type RunResult, sharedCacheDir } from "./support/tattle.ts";
 
 interface FaultCase {
   name: string;
@@ -193,7 +193,7 @@ Deno.test("fault: kill -9 during a send leaves the event spooled, delivered once
   s.events.fault = "hang";
   const child = new Deno.Command(Deno.execPath(), {
     args: [...denoRunArgs(s.home.access), "--config", s.home.configPath],
-    env: { ...pamEnv(), DENO_DIR: await cacheDir() },
+    env: { ...pamEnv(), DENO_DIR: await sharedCacheDir() },
     clearEnv: true,
     stdout: "null",
     stderr: "null",

@@ -7,7 +7,7 @@ import { FAKE_ROLE, startFakeImds } from "./fakes/imds.ts";
 import { scenario } from "./support/scenario.ts";
 import { notRoot } from "./support/requires.ts";
 import { withSenderAccount } from "./support/sender_account.ts";
-import { cacheDir, pamEnv, ROOT, runTattle, senderPids } from "./support/tattle.ts";
+import { pamEnv, ROOT, runTattle, senderPids, sharedCacheDir } from "./support/tattle.ts";
 
 const ATTACKER = { accessKeyId: "AKIAATTACKER00000001", secretAccessKey: "attacker-secret" };
 
@@ -178,7 +178,7 @@ Deno.test("the same permission set denies reading /etc/shadow", async () => {
       ...permissionFlags({ read: [probe] }),
       probe,
     ],
-    env: { DENO_DIR: await cacheDir() },
+    env: { DENO_DIR: await sharedCacheDir() },
     clearEnv: true,
   }).output();
   assert.equal(new TextDecoder().decode(out.stdout).trim(), "NotCapable");

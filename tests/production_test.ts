@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { scenario, TIMEOUT_S } from "./support/scenario.ts";
 import { lacks } from "./support/requires.ts";
-import { cacheDir, denoRunArgs, pamEnv, senderPids } from "./support/tattle.ts";
+import { denoRunArgs, pamEnv, senderPids, sharedCacheDir } from "./support/tattle.ts";
 
 const BURST = new URL("./support/burst.py", import.meta.url).pathname;
 const FAKETIME = `/usr/lib/${Deno.build.arch}-linux-gnu/faketime/libfaketimeMT.so.1`;
@@ -94,7 +94,7 @@ Deno.test("a backward step of the wall clock during PutEvents: the hook ends on 
     s.home.configPath,
   ], {
     ...pamEnv(),
-    DENO_DIR: await cacheDir(),
+    DENO_DIR: await sharedCacheDir(),
     LD_PRELOAD: FAKETIME,
     FAKETIME_TIMESTAMP_FILE: clock,
     FAKETIME_NO_CACHE: "1",
@@ -273,8 +273,8 @@ Deno.test("a sender started under deno run does no update check (no DNS lookup)"
       "--config",
       s.home.configPath,
     ],
-    // The hook as the system tests' launcher starts it; the sender gets tattle's own environment.
-    env: { ...pamEnv(), DENO_DIR: await cacheDir(), DENO_NO_UPDATE_CHECK: "1" },
+    // The hook as the system tests' stand-in starts it; the sender gets tattle's own environment.
+    env: { ...pamEnv(), DENO_DIR: await sharedCacheDir(), DENO_NO_UPDATE_CHECK: "1" },
     clearEnv: true,
     stdin: "null",
   }).output();

@@ -3,7 +3,7 @@ import type { Session } from "../lib/capture/pam.ts";
 import { recordOpen, takeOpen } from "../lib/capture/sessions.ts";
 import keys from "./fixtures/ssh_keys.json" with { type: "json" };
 import { scenario } from "./support/scenario.ts";
-import { cacheDir, denoRunArgs, pamEnv, runTattle } from "./support/tattle.ts";
+import { denoRunArgs, pamEnv, runTattle, sharedCacheDir } from "./support/tattle.ts";
 
 Deno.test("a close carries the seconds since the open of the same sshd process", async () => {
   // Both hook runs are children of this test process, as both are of sshd's monitor.
@@ -111,7 +111,7 @@ Deno.test("run by hand from a terminal, the hook reports the real outcome (inlin
   // script(1) gives the hook a terminal for stdin, stdout and stderr.
   const out = await new Deno.Command("/usr/bin/script", {
     args: ["-qec", `${command}; echo "exit=$?"`, "/dev/null"],
-    env: { ...pamEnv(), DENO_DIR: await cacheDir() },
+    env: { ...pamEnv(), DENO_DIR: await sharedCacheDir() },
     clearEnv: true,
     stdin: "null",
     signal: AbortSignal.timeout(60_000),

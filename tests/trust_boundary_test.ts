@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { FAKE_ROLE } from "./fakes/imds.ts";
 import { scenario, TIMEOUT_S } from "./support/scenario.ts";
-import { cacheDir, pamExecItems } from "./support/tattle.ts";
+import { pamExecItems, sharedCacheDir } from "./support/tattle.ts";
 
 /** What sshd itself puts into the PAM environment for that connection. */
 const SSHD_VARIABLES: Array<[string, string]> = [
@@ -157,7 +157,7 @@ Deno.test("the detached sender gets the environment tattle builds, not the hook'
     environ.split("\0").filter(Boolean).map((e) => [e.slice(0, e.indexOf("=")), e]),
   );
   assert.deepEqual(Object.keys(started).sort(), ["DENO_DIR", "DENO_NO_UPDATE_CHECK"]);
-  assert.equal(started.DENO_DIR, `DENO_DIR=${await cacheDir()}`);
+  assert.equal(started.DENO_DIR, `DENO_DIR=${await sharedCacheDir()}`);
   s.events.fault = "none";
   assert(await s.until(() => s.events.received.length === 1, 10_000), "the sender delivers");
   assert.equal(s.events.received[0].signedBy.accessKeyId, FAKE_ROLE.accessKeyId);

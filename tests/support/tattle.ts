@@ -104,9 +104,12 @@ export async function runTattle(
   );
 }
 
-/** The cache a run under `deno run` gets: a shared one when it runs as another account. */
-function launcherCacheDir(options: RunOptions): Promise<string> {
-  return options.as ? sharedCacheDir() : cacheDir();
+/**
+ * The cache a run under `deno run` gets: one every account can read, as
+ * the sender it may start runs as the sender's account.
+ */
+function launcherCacheDir(_options: RunOptions): Promise<string> {
+  return sharedCacheDir();
 }
 
 /** A long-running tattle (a resident sender), stopped when disposed. */
@@ -164,6 +167,21 @@ export function withIdReplacedBy(program: string): string[] {
   ];
 }
 
+/**
+ * A command to run tattle under as on a systemd host: its own mount
+ * namespace, where /run/systemd/system exists (what tattle, like
+ * sd_booted(3), looks at). Needs root.
+ */
+export const ON_SYSTEMD_HOST = [
+  "/usr/bin/unshare",
+  "--mount",
+  "--propagation=private",
+  "/bin/sh",
+  "-c",
+  "mkdir -p /run/systemd && mount -t tmpfs -o mode=0755 tmpfs /run/systemd && " +
+  'mkdir /run/systemd/system && exec "$0" "$@"',
+];
+
 /** A name service that knows nobody: /usr/bin/id is /bin/false. Needs root. */
 export const WITHOUT_NAME_SERVICE = withIdReplacedBy("/bin/false");
 
@@ -211,7 +229,7 @@ export async function runTattleWithEntries(
   options: RunOptions = {},
 ): Promise<RunResult> {
   const argv = await tattleArgv(args, options);
-  const env = TATTLE_BIN ? entries : [...entries, ["DENO_DIR", await cacheDir()]];
+  const env = TATTLE_BIN ? entries : [...entries, ["DENO_DIR", await launcherCacheDir(options)]];
   return await execute("/usr/bin/python3", [
     EXECVE_WITH_ENTRIES,
     JSON.stringify({ argv, env }),

@@ -1,7 +1,7 @@
 /**
  * What the system tests share: real users, a real sshd on 127.0.0.1 with a
- * PAM service of the test's own, and the launcher pam_exec runs (main.ts
- * under the permission set, as the binary would run).
+ * PAM service of the test's own; pam_exec runs the stand-in
+ * (tests/support/stand_in.ts).
  *
  * Needs root, pamtester, openssh-server, openssh-client and gcc. Outside CI a
  * missing prerequisite skips with the reason; with CI=true it fails. The
@@ -11,7 +11,8 @@
  */
 
 import { createHash } from "node:crypto";
-import { cacheDir, denoRunArgs, type RunOptions, runTattle } from "../support/tattle.ts";
+import { runTattle } from "../support/tattle.ts";
+export { writeStandIn } from "../support/stand_in.ts";
 
 export const SSHD = "/usr/sbin/sshd";
 export const SYSTEM_PAM = "/etc/pam.d/sshd";
@@ -104,42 +105,6 @@ export class Cleanups {
     for (const step of this.#steps.reverse()) await step().catch(() => {});
     this.#steps = [];
   }
-}
-
-/**
- * The program pam_exec runs: main.ts under the permission set, as the binary
- * would run. It is a compiled program, not a shell script: a shell rebuilds
- * the environment and drops repeated names, and the tests must see the
- * environment exactly as pam_exec built it. It sets DENO_DIR and
- * DENO_NO_UPDATE_CHECK for deno itself (tattle expects both in script mode;
- * setenv replaces the first copy, as any planted copy would be).
- */
-export async function writeLauncher(dir: string, access: RunOptions): Promise<string> {
-  const path = `${dir}/tattle-launcher`;
-  const argv = [Deno.execPath(), ...denoRunArgs(access)];
-  const cString = (s: string) => JSON.stringify(s); // a JSON string is a valid C string literal here
-  await Deno.writeTextFile(
-    `${path}.c`,
-    `#include <stdlib.h>
-#include <unistd.h>
-int main(int argc, char **argv) {
-  static const char *fixed[] = { ${argv.map(cString).join(", ")} };
-  const int n = sizeof fixed / sizeof fixed[0];
-  char **args = calloc(n + argc, sizeof *args);
-  for (int i = 0; i < n; i++) args[i] = (char *)fixed[i];
-  for (int i = 1; i < argc; i++) args[n + i - 1] = argv[i];
-  setenv("DENO_DIR", ${cString(await cacheDir())}, 1);
-  setenv("DENO_NO_UPDATE_CHECK", "1", 1);
-  execv(fixed[0], args);
-  return 127;
-}
-`,
-  );
-  await sh("/usr/bin/gcc", ["-O1", "-o", path, `${path}.c`]);
-  await Deno.chmod(path, 0o755);
-  // pam_exec and sshd's users must reach it: the directory must be searchable.
-  await Deno.chmod(dir, 0o755);
-  return path;
 }
 
 /** A real local user with an ed25519 key authorized for ssh. */
@@ -273,10 +238,10 @@ export async function startSshd(
 
 /**
  * The stack as `tattle setup` wrote it, made to run this checkout: the
- * binary path becomes the launcher and the config path the test's.
+ * binary path becomes the stand-in and the config path the test's.
  */
-export function forThisCheckout(stack: string, launcher: string, configPath: string): string {
-  return stack.replaceAll("/usr/local/bin/tattle", launcher).replaceAll(
+export function forThisCheckout(stack: string, standIn: string, configPath: string): string {
+  return stack.replaceAll("/usr/local/bin/tattle", standIn).replaceAll(
     "/etc/tattle/config.json",
     configPath,
   );

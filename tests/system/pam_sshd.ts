@@ -19,7 +19,7 @@ import {
   stackFromSetup,
   startSshd,
   SYSTEM_PAM,
-  writeLauncher,
+  writeStandIn,
 } from "./host.ts";
 
 const missing = prerequisites();
@@ -39,13 +39,13 @@ Deno.test({
     await using s = await scenario({ mode: "inline", timeout: 2 });
     const cleanups = new Cleanups();
     try {
-      const launcher = await writeLauncher(s.home.dir, s.home.access);
+      const standIn = await writeStandIn(s.home.dir, s.home.access);
       const pamtesterService = "tattle-pamtester-test";
 
       await t.step("pamtester: open_session and close_session give two events", async () => {
         await Deno.writeTextFile(
           `/etc/pam.d/${pamtesterService}`,
-          `${tattleLine(launcher, s.home.configPath)}\n`,
+          `${tattleLine(standIn, s.home.configPath)}\n`,
         );
         cleanups.add(() => Deno.remove(`/etc/pam.d/${pamtesterService}`));
         await sh("/usr/bin/pamtester", [
@@ -75,7 +75,7 @@ Deno.test({
       const wrong = await createUser("tattle-sys-wrong", s.home.dir, cleanups);
       const stack = forThisCheckout(
         await stackFromSetup(s.home.dir, ["--disable-user-readenv"]),
-        launcher,
+        standIn,
         s.home.configPath,
       );
       const sshd = await startSshd(s.home.dir, "sshd-tattle-sys", stack, cleanups);
@@ -174,7 +174,7 @@ Deno.test({
           );
 
           s.events.fault = "none";
-          const flush = await sh(launcher, ["flush", "--config", s.home.configPath], {
+          const flush = await sh(standIn, ["flush", "--config", s.home.configPath], {
             check: false,
           });
           // The background login's sender may still hold the spool, waiting out its hung

@@ -31,7 +31,7 @@ import {
   SYSTEM_PAM,
   type TestSshd,
   type TestUser,
-  writeLauncher,
+  writeStandIn,
   writeUserFile,
 } from "./host.ts";
 
@@ -70,9 +70,9 @@ function everything(marker: string, certTarget: string): Attack {
   };
 }
 
-/** A test world: the fakes, the launcher, the users, the marker and a FIFO. */
+/** A test world: the fakes, the stand-in, the users, the marker and a FIFO. */
 async function world(s: Scenario, cleanups: Cleanups) {
-  const launcher = await writeLauncher(s.home.dir, s.home.access);
+  const standIn = await writeStandIn(s.home.dir, s.home.access);
   const mallory = await createUser("tattle-mallory", s.home.dir, cleanups);
   const alice = await createUser("tattle-alice", s.home.dir, cleanups);
   const markDir = `${s.home.dir}/marks`;
@@ -98,7 +98,7 @@ async function world(s: Scenario, cleanups: Cleanups) {
     assert(arrived, `two events for ${user.name}, got ${JSON.stringify(details)}`);
     return { ms: result.ms, details };
   };
-  return { launcher, mallory, alice, marker, fifo, fingerprint, rootMarks, attack, login };
+  return { standIn, mallory, alice, marker, fifo, fingerprint, rootMarks, attack, login };
 }
 
 Deno.test({
@@ -114,7 +114,7 @@ Deno.test({
       const w = await world(s, cleanups);
       const stack = forThisCheckout(
         await stackFromSetup(s.home.dir, ["--disable-user-readenv"]),
-        w.launcher,
+        w.standIn,
         s.home.configPath,
       );
       const sshd = await startSshd(s.home.dir, "sshd-tattle-trust", stack, cleanups);
@@ -174,7 +174,7 @@ Deno.test({
       // The way the original tool documented it: appended to the stock stack.
       const stack = `${await Deno.readTextFile(
         SYSTEM_PAM,
-      )}session optional pam_exec.so ${w.launcher} --config ${s.home.configPath}\n`;
+      )}session optional pam_exec.so ${w.standIn} --config ${s.home.configPath}\n`;
       const sshd = await startSshd(s.home.dir, "sshd-tattle-appended", stack, cleanups);
       await w.attack({
         lines: [
@@ -241,7 +241,7 @@ Deno.test({
     await using s = await scenario({ mode: "background", timeout: TIMEOUT_S });
     const cleanups = new Cleanups();
     try {
-      const launcher = await writeLauncher(s.home.dir, s.home.access);
+      const standIn = await writeStandIn(s.home.dir, s.home.access);
       const limited = await createUser("tattle-limited", s.home.dir, cleanups);
       // Soft, not hard: no process here may raise a hard limit (no CAP_SYS_RESOURCE).
       // V8 aborts under either; real root's prlimit can lift both.
@@ -250,7 +250,7 @@ Deno.test({
       cleanups.add(() => Deno.remove(limits));
       const stack = forThisCheckout(
         await stackFromSetup(s.home.dir, ["--disable-user-readenv"]),
-        launcher,
+        standIn,
         s.home.configPath,
       );
       const sshd = await startSshd(s.home.dir, "sshd-tattle-limits", stack, cleanups);

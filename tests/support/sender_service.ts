@@ -1,0 +1,135 @@
+/**
+ * tattle-sender.socket and tattle-sender.service run as their unit files
+ * say, on a machine where systemd is not PID 1: the socket's path, mode and
+ * group, and the service's ExecStart and User=, are read from contrib/, and
+ * tests/support/socket_unit.py stands in for PID 1 (root only).
+ *
+ * @module
+ */
+
+import type { LocalAccount } from "../../lib/host/accounts.ts";
+import { ROOT } from "./tattle.ts";
+
+const STAND_IN_PID1 = new URL("./socket_unit.py", import.meta.url).pathname;
+
+/** `key=value` settings of a unit file's lines. */
+export function unitSettings(name: string): Map<string, string> {
+  const text = Deno.readTextFileSync(`${ROOT}contrib/systemd/${name}`);
+  return new Map(
+    text.split("\n").filter((line) => /^[A-Za-z]+=/.test(line)).map((line) => {
+      const at = line.indexOf("=");
+      return [line.slice(0, at), line.slice(at + 1)];
+    }),
+  );
+}
+
+/** One run of the service, from the stand-in's log. */
+export interface ServiceRun {
+  pid: number;
+  /** Its exit code, once it has exited. */
+  code?: number;
+}
+
+/**
+ * Starts the socket (at `socketPath`, the test's runtime directory's) and
+ * leaves the service to it: ExecStart with the binary replaced by
+ * `standIn` and the config path by `configPath`, as User=, which must be
+ * `account`.
+ */
+export async function senderService(
+  options: { socketPath: string; standIn: string; configPath: string; account: LocalAccount },
+) {
+  const socket = unitSettings("tattle-sender.socket");
+  const service = unitSettings("tattle-sender.service");
+  if (service.get("User") !== options.account.name) {
+    throw new Error(`the service's User= is ${service.get("User")}, not ${options.account.name}`);
+  }
+  const argv = service.get("ExecStart")!.split(/\s+/).map((arg) =>
+    arg === "/usr/local/bin/tattle"
+      ? options.standIn
+      : arg === "/etc/tattle/config.json"
+      ? options.configPath
+      : arg
+  );
+  const log = `${options.socketPath}.runs`;
+  const child = new Deno.Command("/usr/bin/python3", {
+    args: [
+      STAND_IN_PID1,
+      JSON.stringify({
+        path: options.socketPath,
+        mode: socket.get("SocketMode"),
+        group: socket.get("SocketGroup") === options.account.name ? options.account.gid : null,
+        argv,
+        uid: options.account.uid,
+        gid: options.account.gid,
+        env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/" },
+        log,
+      }),
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  const first = new TextDecoder().decode((await reader.read()).value);
+  if (!first.startsWith("listening")) throw new Error(`socket stand-in: ${first}`);
+  reader.releaseLock();
+  child.stdout.cancel().catch(() => {});
+  return {
+    /** The stand-in for PID 1: the service's processes are its children. */
+    pid: child.pid,
+    /** Every run of the service so far, oldest first. */
+    runs(): ServiceRun[] {
+      let text = "";
+      try {
+        text = Deno.readTextFileSync(log);
+      } catch {
+        return [];
+      }
+      const runs = new Map<number, ServiceRun>();
+      for (const line of text.split("\n").filter(Boolean)) {
+        const [what, pid, code] = line.split(" ");
+        if (what === "start") runs.set(Number(pid), { pid: Number(pid) });
+        else runs.get(Number(pid))!.code = Number(code);
+      }
+      return [...runs.values()];
+    },
+    async [Symbol.asyncDispose]() {
+      child.kill("SIGTERM");
+      await child.status;
+    },
+  };
+}
+
+/** The processes whose command line holds `needle`, with their parent and uid (from /proc). */
+export function processesWith(needle: string): Array<{ pid: number; ppid: number; uid: number }> {
+  const found = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const cmdline = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`);
+      if (!cmdline.split("\0").includes(needle)) continue;
+      const status = Deno.readTextFileSync(`/proc/${entry.name}/status`);
+      found.push({
+        pid: Number(entry.name),
+        ppid: Number(/^PPid:\s+(\d+)/m.exec(status)![1]),
+        uid: Number(/^Uid:\s+(\d+)/m.exec(status)![1]),
+      });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+/** What /proc says of a process: its uids, supplementary groups and effective capabilities. */
+export function credentialsOf(pid: number) {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const field = (name: string) => new RegExp(`^${name}:[ \\t]*(.*)$`, "m").exec(status)![1].trim();
+  return {
+    uids: field("Uid").split(/\s+/).map(Number),
+    groups: field("Groups").split(/\s+/).filter(Boolean).map(Number),
+    capEff: field("CapEff"),
+    noNewPrivs: field("NoNewPrivs"),
+  };
+}
