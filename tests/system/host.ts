@@ -157,13 +157,15 @@ export interface TestSshd {
 
 /**
  * Starts sshd on 127.0.0.1 through a symlink named `service`, so PAM uses
- * /etc/pam.d/`service` (sshd names its PAM service after itself).
+ * /etc/pam.d/`service` (sshd names its PAM service after itself); `under`
+ * is a command it runs under (ON_SYSTEMD_HOST, tests/support/tattle.ts).
  */
 export async function startSshd(
   dir: string,
   service: string,
   pam: string,
   cleanups: Cleanups,
+  under: string[] = [],
 ): Promise<TestSshd> {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = listener.addr.port;
@@ -202,7 +204,15 @@ export async function startSshd(
   await Deno.remove(link).catch(() => {});
   await Deno.symlink(SSHD, link);
   cleanups.add(() => Deno.remove(link));
-  await sh(link, ["-f", `${dir}/${service}_config`, "-E", `${dir}/${service}.log`]);
+  const [program, ...args] = [
+    ...under,
+    link,
+    "-f",
+    `${dir}/${service}_config`,
+    "-E",
+    `${dir}/${service}.log`,
+  ];
+  await sh(program, args);
   cleanups.add(async () => {
     const pid = Number(await Deno.readTextFile(pidFile).catch(() => "0"));
     if (pid > 0) Deno.kill(pid, "SIGTERM");
