@@ -6,6 +6,7 @@
  * root, nft and the tattle account (the rule names it).
  */
 
+import { lacks } from "./requires.ts";
 import { ROOT } from "./tattle.ts";
 
 async function nft(args: string[], stdin?: string): Promise<void> {
@@ -41,6 +42,9 @@ export async function imdsRuleFor(port: number, table: string): Promise<string> 
 
 /** Closes the fake IMDS at 127.0.0.1:`port` to every account but root and tattle. */
 export async function closeImdsToOthers(port: number) {
+  if (lacks(["/usr/sbin/nft"], "apt-get install nftables")) {
+    throw new Error("nft is missing: doctor's IMDS check cannot be tested");
+  }
   const table = `tattle_test_${crypto.randomUUID().slice(0, 8)}`;
   await nft(["-f", "-"], await imdsRuleFor(port, table));
   return {
