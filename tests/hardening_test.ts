@@ -280,3 +280,34 @@ Deno.test("a syslog that cannot be used is said once on stderr", async (t) => {
     assert.match(lines[1], /syslog at .*config\.json did not take 1 line\(s\): it is not a socket/);
   });
 });
+
+Deno.test("root's hook writes nothing through what the sender's account plants in its spool", async () => {
+  if (notRoot("the spool belongs to the tattle account")) return;
+  await using account = await withSenderAccount();
+  await using s = await scenario({ mode: "background", sender_idle: 0.01 });
+  await s.handTo(account);
+  const targets = `${s.home.dir}/targets`;
+  await Deno.mkdir(targets);
+  await Deno.writeTextFile(`${targets}/existing`, "untouched");
+  // Every name root's hook ever looks at or creates there, as links the spool's owner made;
+  // the sender lock of old (.lock) too, where an older tattle looked for it.
+  const planted = {
+    ".sender-starting": `${targets}/created-through-marker`,
+    ".lock": `${targets}/created-through-lock`,
+    "failed": `${targets}/existing`,
+  };
+  for (const [name, target] of Object.entries(planted)) {
+    await Deno.remove(`${s.home.spoolDir}/${name}`, { recursive: true }).catch(() => {});
+    await Deno.symlink(target, `${s.home.spoolDir}/${name}`);
+    await new Deno.Command("/bin/chown", {
+      args: ["-h", `${account.uid}:${account.gid}`, `${s.home.spoolDir}/${name}`],
+    }).output();
+  }
+  for (const type of ["open_session", "close_session"]) {
+    const result = await s.run(pamEnv({ PAM_TYPE: type }));
+    assert.equal(result.code, 0, result.stderr);
+  }
+  assert.deepEqual([...Deno.readDirSync(targets)].map((e) => e.name), ["existing"]);
+  assert.equal(await Deno.readTextFile(`${targets}/existing`), "untouched");
+  assert.equal(Deno.statSync(`${targets}/existing`).uid, 0, "not handed to anyone");
+});

@@ -140,7 +140,11 @@ Deno.test("metrics_file in the documented directory, under exactly the permissio
       assert.equal(result.code, 0, result.stderr);
       assert.equal(result.stderr, "");
       assert(exists(metrics));
-      assert.equal(Deno.statSync(metrics).uid, account.uid, "status ran again as the spool's owner");
+      assert.equal(
+        Deno.statSync(metrics).uid,
+        account.uid,
+        "status ran again as the spool's owner",
+      );
     });
 
     await t.step(
