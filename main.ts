@@ -23,8 +23,8 @@ import type { Config } from "./lib/config/config.ts";
 import { senderLock } from "./lib/config/paths.ts";
 import { deliver } from "./lib/delivery/deliver.ts";
 import type { CapturedEvent } from "./lib/delivery/record.ts";
-import { isScriptMode } from "./lib/delivery/spawn.ts";
 import { wakeSender } from "./lib/delivery/wake.ts";
+import { isScriptMode } from "./lib/host/script_mode.ts";
 import { deadlineIn, LOCAL_STEP_BOUND_MS } from "./lib/util/deadline.ts";
 import { EXIT, type ExitCode } from "./lib/util/errors.ts";
 

@@ -12,7 +12,6 @@ import { messageOf, TattleError } from "../util/errors.ts";
 import type { Account } from "../event/account.ts";
 import { staticIdentity } from "../event/identity.ts";
 import { ignoredBy, needsGroups } from "./ignore.ts";
-import { resolveAccount } from "./nss.ts";
 import { closeAsOpened, type Session } from "./pam.ts";
 import { type OpenRecord, recordOpen, takeOpen } from "./sessions.ts";
 
@@ -33,7 +32,8 @@ export function thisHost(): HostFacts {
   return {
     hostname: Deno.hostname(),
     sessionPid: Deno.ppid,
-    account: (user) => resolveAccount(user),
+    // Loaded on use: only an ignore.groups rule needs the name service at login.
+    account: async (user) => (await import("./nss.ts")).resolveAccount(user),
   };
 }
 

@@ -10,6 +10,12 @@ import type { Config, Settings } from "../config/config.ts";
 import type { ExitCode } from "../util/errors.ts";
 import type { OptionSpecs, OptionValues } from "./args.ts";
 
+/** Options every command takes. */
+export const COMMON_OPTIONS = {
+  debug: { kind: "boolean", help: "print stack traces with errors" },
+  help: { kind: "boolean", short: "h", help: "print this help" },
+} as const satisfies OptionSpecs;
+
 /** A subcommand. */
 export interface Command<O extends OptionSpecs = OptionSpecs> {
   name: string;

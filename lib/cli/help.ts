@@ -7,12 +7,6 @@
 import { formatOptions, type OptionSpecs } from "./args.ts";
 import type { Command } from "./command.ts";
 
-/** Options every command takes. */
-export const COMMON_OPTIONS = {
-  debug: { kind: "boolean", help: "print stack traces with errors" },
-  help: { kind: "boolean", short: "h", help: "print this help" },
-} as const satisfies OptionSpecs;
-
 /** `tattle --help`. */
 export function toolHelp(commands: Array<Pick<Command, "name" | "summary">>): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;

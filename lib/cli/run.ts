@@ -29,13 +29,14 @@ import { loadConfig } from "../config/file.ts";
 import { syslogBindDir } from "../config/paths.ts";
 import { EXIT, type ExitCode, usageError } from "../util/errors.ts";
 import { ArgsError, type OptionSpecs, type OptionValues, parseOptions } from "./args.ts";
-import type { Command, CommandContext } from "./command.ts";
+import { type Command, type CommandContext, COMMON_OPTIONS } from "./command.ts";
 import { COMMANDS } from "./commands.ts";
-import { commandHelp, COMMON_OPTIONS, toolHelp, usageLine } from "./help.ts";
 import { reportError, stderrLine } from "./report.ts";
 import { CONFIG_OPTION, flagsOf, SETTINGS_OPTIONS, settingsFromFlags } from "./settings_flags.ts";
-import { sendSyslog } from "./syslog.ts";
 import { VERSION } from "./version.ts";
+
+/** The help texts, loaded when asked for (or for a usage error): no login needs them. */
+const help = () => import("./help.ts");
 
 /** Runs tattle with `argv`: `hook` (the login flow) unless `argv` names another command. */
 export async function runCli(argv: string[], hook: Command): Promise<ExitCode> {
@@ -49,7 +50,9 @@ export async function runCli(argv: string[], hook: Command): Promise<ExitCode> {
   try {
     const [first] = argv;
     if (first === "--version") return print(`tattle ${VERSION}`);
-    if (first === "--help" || first === "-h") return print(toolHelp(await allCommands(hook)));
+    if (first === "--help" || first === "-h") {
+      return print((await help()).toolHelp(await allCommands(hook)));
+    }
     const named = first !== undefined && !first.startsWith("-");
     const command = named ? await commandNamed(first, hook) : hook;
     const options = optionsOf(command);
@@ -62,9 +65,9 @@ export async function runCli(argv: string[], hook: Command): Promise<ExitCode> {
       values = parsed.values;
     } catch (error) {
       if (!(error instanceof ArgsError)) throw error;
-      throw usageError(`${error.message}; ${usageLine(command)}`);
+      throw usageError(`${error.message}; ${(await help()).usageLine(command)}`);
     }
-    if (values.help) return print(commandHelp(command, options));
+    if (values.help) return print((await help()).commandHelp(command, options));
     const settings = command.settings ? settingsFromFlags(values) : {};
     const configPath = (values.config as string | undefined) ?? DEFAULT_CONFIG_PATH;
     const configExplicit = values.config !== undefined;
@@ -101,13 +104,17 @@ export async function runCli(argv: string[], hook: Command): Promise<ExitCode> {
       if (line.startsWith("tattle: ")) logged.push(line.slice("tattle: ".length));
     });
   } finally {
-    const settings = config ?? DEFAULTS;
-    const problem = await sendSyslog(
-      settings.syslog_socket,
-      syslogBindDir(settings, Deno.uid()),
-      logged,
-    );
-    if (problem) stderrLine(`tattle: warning: ${problem}`);
+    if (logged.length > 0) {
+      // Loaded only when something is to be logged: a login that goes well logs nothing.
+      const { sendSyslog } = await import("./syslog.ts");
+      const settings = config ?? DEFAULTS;
+      const problem = await sendSyslog(
+        settings.syslog_socket,
+        syslogBindDir(settings, Deno.uid()),
+        logged,
+      );
+      if (problem) stderrLine(`tattle: warning: ${problem}`);
+    }
   }
 }
 

@@ -5,7 +5,7 @@
  */
 
 import { command } from "../cli/command.ts";
-import { isScriptMode } from "../delivery/spawn.ts";
+import { isScriptMode } from "../host/script_mode.ts";
 import { setupHost } from "../setup/install.ts";
 import { EXIT, usageError } from "../util/errors.ts";
 

@@ -26,9 +26,7 @@ import {
 } from "../util/deadline.ts";
 import { EXIT, type ExitCode, messageOf, TattleError, unavailableError } from "../util/errors.ts";
 import type { FlushContext, FlushSummary } from "./flush.ts";
-import { tryLock } from "./lock.ts";
 import type { CapturedEvent } from "./record.ts";
-import { handOver, ownerOf } from "./spawn.ts";
 import { FAILED_DIR, prepareSpool, recordName, spoolWrite } from "./spool.ts";
 
 /** What delivery needs besides the event. */
@@ -105,7 +103,11 @@ export async function deliver(record: CapturedEvent, ctx: DeliverContext): Promi
   }
 
   // Inline: send it ourselves from a spool of our own, or see the sender send it.
-  const own = (await ownerOf(dir)).uid === Deno.uid();
+  const [{ tryLock }, { handOver }] = await Promise.all([
+    import("./lock.ts"),
+    import("./spawn.ts"),
+  ]);
+  const own = (await Deno.lstat(dir)).uid === Deno.uid();
   if (!own) await wake();
   for (;;) {
     const lock = own ? await tryLock(ctx.lock) : undefined;

@@ -24,6 +24,7 @@
 import { permissionFlags } from "../cli/permissions.ts";
 import type { Config } from "../config/config.ts";
 import { asAccount, type Command } from "../host/privileges.ts";
+import { isScriptMode, SCRIPT_DENO_DIR } from "../host/script_mode.ts";
 import { createFile } from "../util/files.ts";
 import { lockHeld } from "./lock.ts";
 import { spoolList } from "./spool.ts";
@@ -35,18 +36,6 @@ export const START_MARKER = ".sender-starting";
 
 /** A start marker older than this was left by a sender that never got going. */
 export const STALE_START_MS = 10_000;
-
-/** Whether this process is `deno run main.ts` rather than the compiled binary. */
-export function isScriptMode(execPath = Deno.execPath()): boolean {
-  return /(^|\/)deno$/.test(execPath);
-}
-
-/**
- * Under `deno run`, the Deno cache its launcher named, read before the hook
- * clears its environment: a process started as another account has no
- * cache of its own. Never used by the binary.
- */
-const SCRIPT_DENO_DIR = isScriptMode() ? Deno.env.get("DENO_DIR") : undefined;
 
 /** The program, arguments and environment that run tattle with `args` for `config`. */
 export function tattleCommand(

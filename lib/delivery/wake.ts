@@ -17,7 +17,6 @@ import { senderLock, senderSocket } from "../config/paths.ts";
 import { systemdBooted } from "../host/systemd.ts";
 import { withinBound } from "../util/deadline.ts";
 import { messageOf } from "../util/errors.ts";
-import { ensureSender, senderCommand, startDetached } from "./spawn.ts";
 
 /** How long connecting to the sender's socket may take. */
 const POKE_BOUND_MS = 2_000;
@@ -40,6 +39,8 @@ export async function wakeSender(
     await poke(senderSocket(config));
     return "poked";
   }
+  // Loaded here: a login on a systemd host never starts a process.
+  const { ensureSender, senderCommand, startDetached } = await import("./spawn.ts");
   return await ensureSender(config.spool_dir, senderLock(config), async () => {
     startDetached(await senderCommand(senderOptions, config, configPath));
   });
