@@ -13,6 +13,8 @@ import { passedSocket } from "../host/systemd.ts";
 import { backgroundFlushContextFor } from "../delivery/context.ts";
 import { flushSpool } from "../delivery/flush.ts";
 import { runSender } from "../delivery/sender.ts";
+import { keptSinks } from "../delivery/sink.ts";
+import { sinkFor } from "../aws/sink.ts";
 import { EXIT } from "../util/errors.ts";
 import { FLUSH_BUDGET_S } from "./flush.ts";
 import { prepareToSend } from "../delivery/owner.ts";
@@ -44,13 +46,15 @@ export const sender = command({
       : (await import("../delivery/activation.ts")).passedSocketWakes(fd);
     const resident = config.sender_idle === 0;
     const budgetMs = Math.max(config.timeout, FLUSH_BUDGET_S) * 1000;
+    const sinks = keptSinks((region) => sinkFor(config, region));
     const report = await runSender({
       dir: config.spool_dir,
       lock: senderLock(config),
       wakes,
       lingerMs: resident ? Infinity : config.sender_idle * 1000,
       retryBudgetMs: resident ? Infinity : budgetMs,
-      pass: (deadline) => flushSpool(backgroundFlushContextFor(config, deadline, ctx.log)),
+      pass: (deadline) =>
+        flushSpool(backgroundFlushContextFor(config, deadline, ctx.log, sinks.get)),
       passBudgetMs: budgetMs,
       onIdle: async () => {
         // Root's session records: only a sender running as root may clean them.
@@ -62,6 +66,7 @@ export const sender = command({
       },
       log: ctx.log,
     });
+    await sinks.close();
     return report.remaining > 0 ? EXIT.TEMPFAIL : EXIT.OK;
   },
 });

@@ -18,7 +18,7 @@ import type { Deadline } from "../util/deadline.ts";
 import { messageOf } from "../util/errors.ts";
 import type { FlushContext } from "./flush.ts";
 import type { CapturedEvent } from "./record.ts";
-import { describeFailure } from "./sink.ts";
+import { describeFailure, type Sink } from "./sink.ts";
 
 /**
  * How long the sender and `tattle flush` wait for one answer, at least. No
@@ -39,14 +39,17 @@ export function flushContextFor(
 
 /**
  * A flush by the sender or `tattle flush`, off the login path: each network
- * step within max(`timeout`, {@link BACKGROUND_STEP_S}).
+ * step within max(`timeout`, {@link BACKGROUND_STEP_S}). `sink` gives the
+ * sink to send with (the sender keeps one for its life).
  */
 export function backgroundFlushContextFor(
   config: Config,
   deadline: Deadline,
   log: (line: string) => void,
+  sink?: (region: string) => Promise<Sink>,
 ): FlushContext {
-  return contextWithSteps(config, deadline, log, Math.max(config.timeout, BACKGROUND_STEP_S));
+  const stepS = Math.max(config.timeout, BACKGROUND_STEP_S);
+  return contextWithSteps(config, deadline, log, stepS, sink);
 }
 
 function contextWithSteps(
@@ -54,12 +57,13 @@ function contextWithSteps(
   deadline: Deadline,
   log: (line: string) => void,
   stepS: number,
+  sink = (region: string) => sinkFor(config, region),
 ): FlushContext {
   return {
     dir: config.spool_dir,
     lock: senderLock(config),
     settings: config,
-    sink: (region) => sinkFor(config, region),
+    sink,
     identity: (step) => resolveIdentity(config, step, log),
     account: accountsOf(log),
     log,

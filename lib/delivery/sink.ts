@@ -47,6 +47,32 @@ export interface Sink {
   close(): void;
 }
 
+/**
+ * Sinks kept for a process's life, one per region: a warm sender reuses
+ * its client (connections, credentials) from pass to pass instead of
+ * asking IMDS for credentials again before each send. A sink that could not
+ * be made is not kept.
+ */
+export function keptSinks(make: (region: string) => Promise<Sink>) {
+  const sinks = new Map<string, Promise<Sink>>();
+  return {
+    /** The region's sink; its `close` is the process's, in {@link close}. */
+    get(region: string): Promise<Sink> {
+      let sink = sinks.get(region);
+      if (!sink) {
+        sinks.set(region, sink = make(region));
+        sink.catch(() => sinks.delete(region));
+      }
+      return sink.then((kept) => ({ ...kept, close() {} }));
+    },
+    /** Closes every sink kept. */
+    async close(): Promise<void> {
+      for (const sink of sinks.values()) (await sink.catch(() => undefined))?.close();
+      sinks.clear();
+    },
+  };
+}
+
 /** One line for an event a sink did not take, naming the sink. */
 export function describeFailure(
   sink: Pick<Sink, "name">,

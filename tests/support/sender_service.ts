@@ -28,6 +28,8 @@ export interface ServiceRun {
   pid: number;
   /** Its exit code, once it has exited. */
   code?: number;
+  /** The CPU it used, in ms, once it has exited. */
+  cpuMs?: number;
 }
 
 /**
@@ -68,11 +70,18 @@ export async function senderService(
     ],
     stdin: "null",
     stdout: "piped",
-    stderr: "inherit",
+    // systemd-socket-activate says what it does at each start; kept beside the log.
+    stderr: "piped",
   }).spawn();
+  const said = Deno.openSync(`${options.socketPath}.stderr`, { write: true, create: true });
+  child.stderr.pipeTo(said.writable).catch(() => {});
   const reader = child.stdout.getReader();
   const first = new TextDecoder().decode((await reader.read()).value);
-  if (!first.startsWith("listening")) throw new Error(`socket stand-in: ${first}`);
+  if (!first.startsWith("listening")) {
+    throw new Error(
+      `socket stand-in: ${first}${Deno.readTextFileSync(`${options.socketPath}.stderr`)}`,
+    );
+  }
   reader.releaseLock();
   child.stdout.cancel().catch(() => {});
   return {
@@ -88,9 +97,12 @@ export async function senderService(
       }
       const runs = new Map<number, ServiceRun>();
       for (const line of text.split("\n").filter(Boolean)) {
-        const [what, pid, code] = line.split(" ");
+        const [what, pid, code, cpu] = line.split(" ");
         if (what === "start") runs.set(Number(pid), { pid: Number(pid) });
-        else runs.get(Number(pid))!.code = Number(code);
+        else {Object.assign(runs.get(Number(pid))!, {
+            code: Number(code),
+            cpuMs: Number(cpu) * 1000,
+          });}
       }
       return [...runs.values()];
     },

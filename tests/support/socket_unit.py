@@ -8,7 +8,7 @@ starts the service's command as the unit's User= (supplementary groups
 cleared), the socket as file descriptor 3, through systemd's own
 systemd-socket-activate, which sets LISTEN_FDS and LISTEN_PID as PID 1 does.
 Connections that arrive while no service runs wait in the socket's backlog.
-It writes "start PID" and "exit PID CODE" to the log for each run.
+It writes "start PID" and "exit PID CODE CPU_SECONDS" to the log for each run.
 
 Usage: socket_unit.py JSON, with path, mode (octal text), group (gid or null),
 argv, uid, gid, env and log. It prints "listening" once it listens; SIGTERM
@@ -64,9 +64,10 @@ def main() -> None:
             os.execve(activate, [activate, "--", *spec["argv"]], env)
         running["pid"] = pid
         log.write(f"start {pid}\n")
-        _, status = os.waitpid(pid, 0)
+        _, status, usage = os.wait4(pid, 0)
         running["pid"] = 0
-        log.write(f"exit {pid} {os.waitstatus_to_exitcode(status)}\n")
+        cpu = usage.ru_utime + usage.ru_stime
+        log.write(f"exit {pid} {os.waitstatus_to_exitcode(status)} {cpu:.4f}\n")
 
 
 if __name__ == "__main__":
