@@ -185,6 +185,17 @@ async function loneLogin(rig: TattleRig) {
 }
 
 /**
+ * A lone login with the service gone (idle past sender_idle): its end to
+ * end, and the CPU of the service run it started, once the event is sent.
+ */
+async function coldLogin(rig: TattleRig) {
+  await rig.idle();
+  const login = await loneLogin(rig);
+  const run = rig.running();
+  return { ...login, serviceCpu: run ? processFigures(run.pid).cpuMs : NaN };
+}
+
+/**
  * `n` logins at once, the service cold (the burst starts it) or warm (it
  * runs already): until every hook exited, until every event arrived, the
  * CPU per login with the service's share, and the service's memory after.
@@ -309,6 +320,8 @@ for (let i = 0; i < LONE_RUNS; i++) {
 }
 const warmService = rig.running();
 const idleFigures = warmService ? processFigures(warmService.pid) : undefined;
+const coldLone = [];
+for (let i = 0; i < 3; i++) coldLone.push(await coldLogin(rig));
 
 const cold = [];
 const warm = [];
@@ -391,6 +404,11 @@ console.log(
         f(of(goLone, (l) => l.wall))
       } ms`
       : ""),
+);
+console.log(
+  `lone login with the service cold (median of 3): end to end ${
+    f(of(coldLone, (l) => l.endToEnd))
+  } ms; the service run it starts: ${f(of(coldLone, (l) => l.serviceCpu))} ms CPU`,
 );
 console.log(
   `sender service: ${f(idleFigures?.rssMiB)} MiB resident when idle; after a burst of 50: ` +
