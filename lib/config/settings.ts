@@ -229,13 +229,13 @@ export const SETTING_DOCS: Record<keyof Settings, SettingDoc> = {
     flag: { kind: "number" },
   },
   state_dir: {
-    meaning: "the sender's own state, kept across reboots: identity cache, open sessions, " +
-      "metrics (owned by the sender's account)",
+    meaning: "the sender's own state, kept across reboots: identity cache, metrics (owned by " +
+      "the sender's account)",
     flag: { kind: "value" },
   },
   runtime_dir: {
     meaning: "root's runtime state (a tmpfs): the sender service's socket `sender.sock`, the " +
-      "sender lock, the hooks' session markers",
+      "sender lock, the hooks' session records",
     flag: { kind: "value" },
   },
   sender_idle: {
