@@ -17,33 +17,40 @@ import { ON_SYSTEMD_HOST, pamEnv, runTattle } from "./support/tattle.ts";
 
 /** A host whose sender is the service: the account, the layout, the socket. */
 async function serviceHost(config: Record<string, unknown> = {}) {
-  const account = await withSenderAccount();
-  const s = await scenario({ mode: "background", ...config });
-  await s.handTo(account);
-  const standIn = await writeStandIn(s.home.dir, s.home.access);
-  const service = await senderService({
-    socketPath: senderSocket({ runtime_dir: s.home.runtimeDir }),
-    standIn,
-    configPath: s.home.configPath,
-    account,
-  });
-  /** A login's hook, as pam_exec runs it on a systemd host. */
-  const hook = (user = "alice", type = "open_session") =>
-    runTattle(["--config", s.home.configPath], pamEnv({ PAM_USER: user, PAM_TYPE: type }), {
-      ...s.home.access,
-      under: ON_SYSTEMD_HOST,
+  // Undone in reverse order, each step on its own: a failing step neither hides the test's
+  // own error nor stops the others.
+  const undo: Array<() => Promise<unknown>> = [];
+  const dispose = async () => {
+    for (const step of undo.reverse()) {
+      await step().catch((error) => console.log(`  cleanup: ${error}`));
+    }
+  };
+  try {
+    const account = await withSenderAccount();
+    undo.push(() => account[Symbol.asyncDispose]());
+    const s = await scenario({ mode: "background", ...config });
+    const disposeScenario = s[Symbol.asyncDispose]; // replaced below by this host's
+    undo.push(() => disposeScenario());
+    await s.handTo(account);
+    const standIn = await writeStandIn(s.home.dir, s.home.access);
+    const service = await senderService({
+      socketPath: senderSocket({ runtime_dir: s.home.runtimeDir }),
+      standIn,
+      configPath: s.home.configPath,
+      account,
     });
-  const disposeScenario = s[Symbol.asyncDispose];
-  return Object.assign(s, {
-    account,
-    service,
-    hook,
-    async [Symbol.asyncDispose]() {
-      await service[Symbol.asyncDispose]();
-      await disposeScenario();
-      await account[Symbol.asyncDispose]();
-    },
-  });
+    undo.push(() => service[Symbol.asyncDispose]());
+    /** A login's hook, as pam_exec runs it on a systemd host. */
+    const hook = (user = "alice", type = "open_session") =>
+      runTattle(["--config", s.home.configPath], pamEnv({ PAM_USER: user, PAM_TYPE: type }), {
+        ...s.home.access,
+        under: ON_SYSTEMD_HOST,
+      });
+    return Object.assign(s, { account, service, hook, [Symbol.asyncDispose]: dispose });
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
 }
 
 Deno.test("a burst of 30 logins on a systemd host: the socket starts the service once, as tattle; each event once; the hooks start nothing", async () => {

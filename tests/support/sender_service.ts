@@ -107,7 +107,11 @@ export async function senderService(
       return [...runs.values()];
     },
     async [Symbol.asyncDispose]() {
-      child.kill("SIGTERM");
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // it ended already
+      }
       await child.status;
     },
   };
