@@ -46,7 +46,31 @@ async function serviceHost(config: Record<string, unknown> = {}) {
         ...s.home.access,
         under: ON_SYSTEMD_HOST,
       });
-    return Object.assign(s, { account, service, hook, [Symbol.asyncDispose]: dispose });
+    /** A login whose hook must succeed. */
+    const logIn = async (user: string) => {
+      const result = await hook(user);
+      const socket = senderSocket({ runtime_dir: s.home.runtimeDir });
+      const said = () => {
+        const alive = (() => {
+          try {
+            return Deno.readTextFileSync(`/proc/${service.pid}/status`).includes("State");
+          } catch {
+            return false;
+          }
+        })();
+        const file = (path: string) => {
+          try {
+            return Deno.readTextFileSync(path);
+          } catch {
+            return "(none)";
+          }
+        };
+        return `${result.stderr}\nstand-in alive: ${alive}; runs: ${file(`${socket}.runs`)}; ` +
+          `said: ${file(`${socket}.stderr`)}`;
+      };
+      assert.equal(result.code, 0, result.code === 0 ? "" : said());
+    };
+    return Object.assign(s, { account, service, hook, logIn, [Symbol.asyncDispose]: dispose });
   } catch (error) {
     await dispose();
     throw error;
@@ -76,15 +100,15 @@ Deno.test("a burst of 30 logins on a systemd host: the socket starts the service
 Deno.test("the service stays sender_idle seconds, takes what comes meanwhile, leaves, and the next login starts it again", async () => {
   if (notRoot("the sender's account and a mount namespace")) return;
   await using h = await serviceHost({ sender_idle: 2 });
-  assert.equal((await h.hook("first")).code, 0);
+  await h.logIn("first");
   assert(await h.until(() => h.deliveredIds().length === 1, 15_000));
   await new Promise((r) => setTimeout(r, 500));
-  assert.equal((await h.hook("meanwhile")).code, 0);
+  await h.logIn("meanwhile");
   assert(await h.until(() => h.deliveredIds().length === 2, 5_000), "taken while it ran");
   assert.equal(h.service.runs().length, 1, "by the same run");
   assert(await h.until(() => h.service.runs()[0].code !== undefined, 10_000), "it left when idle");
   assert.equal(h.service.runs()[0].code, 0);
-  assert.equal((await h.hook("later")).code, 0);
+  await h.logIn("later");
   assert(await h.until(() => h.deliveredIds().length === 3, 15_000), "a new run sent it");
   assert.equal(h.service.runs().length, 2);
 });
@@ -96,7 +120,7 @@ Deno.test("a login while the service leaves is never stranded: its knock waits i
   await using h = await serviceHost({ sender_idle: 0.05 });
   const rounds = 16;
   for (let round = 0; round < rounds; round++) {
-    assert.equal((await h.hook(`r${round}`)).code, 0);
+    await h.logIn(`r${round}`);
     assert(
       await h.until(() => h.deliveredIds().length === round + 1, 15_000),
       `round ${round}: ${h.deliveredIds().length} delivered; spooled: ${h.spooled().join(", ")}`,

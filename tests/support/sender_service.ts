@@ -75,15 +75,23 @@ export async function senderService(
   }).spawn();
   const said = Deno.openSync(`${options.socketPath}.stderr`, { write: true, create: true });
   child.stderr.pipeTo(said.writable).catch(() => {});
-  const reader = child.stdout.getReader();
-  const first = new TextDecoder().decode((await reader.read()).value);
+  // Its first line says it listens; the rest of its output is drained, never cut off (a
+  // pipe closed under it would end it).
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let first = "";
+  while (!first.includes("\n")) {
+    const { value, done } = await lines.read();
+    if (done) break;
+    first += value;
+  }
+  (async () => {
+    while (!(await lines.read()).done);
+  })().catch(() => {});
   if (!first.startsWith("listening")) {
     throw new Error(
       `socket stand-in: ${first}${Deno.readTextFileSync(`${options.socketPath}.stderr`)}`,
     );
   }
-  reader.releaseLock();
-  child.stdout.cancel().catch(() => {});
   return {
     /** The stand-in for PID 1: the service's processes are its children. */
     pid: child.pid,

@@ -27,23 +27,51 @@ export async function cacheDir(): Promise<string> {
 
 let sharedDir: Promise<string> | undefined;
 
+/** Where the test processes' shared caches go, each its own. */
+const SHARED_PREFIX = "/var/tmp/tattle-test-deno-cache-";
+
 /**
  * A Deno cache that other accounts (the sender's, as a service would run
  * it) can read: this process's, hard-linked into a directory anyone may
- * enter, made afresh once per test process (root's own sits under /root,
- * which is 0700). Deno uses a cache it cannot write without complaint.
+ * enter (root's own sits under /root, which is 0700). One per test process,
+ * removed as it exits (and any a killed one left), so that test runs at
+ * once never pull a cache from under each other. Deno uses a cache it
+ * cannot write without complaint.
  */
 export function sharedCacheDir(): Promise<string> {
   sharedDir ??= (async () => {
-    const copy = "/var/tmp/tattle-test-deno-cache";
+    for (const entry of Deno.readDirSync("/var/tmp")) {
+      const pid = Number(`/var/tmp/${entry.name}`.slice(SHARED_PREFIX.length));
+      if (!`/var/tmp/${entry.name}`.startsWith(SHARED_PREFIX) || !Number.isInteger(pid)) continue;
+      if (!exists(`/proc/${pid}`)) {
+        await Deno.remove(`/var/tmp/${entry.name}`, { recursive: true }).catch(() => {});
+      }
+    }
+    const copy = `${SHARED_PREFIX}${Deno.pid}`;
     await Deno.remove(copy, { recursive: true }).catch(() => {});
     const out = await new Deno.Command("/bin/cp", { args: ["-al", await cacheDir(), copy] })
       .output();
     if (!out.success) throw new Error(`cp -al: ${new TextDecoder().decode(out.stderr)}`);
     await Deno.chmod(copy, 0o755);
+    globalThis.addEventListener("unload", () => {
+      try {
+        Deno.removeSync(copy, { recursive: true });
+      } catch {
+        // gone already
+      }
+    });
     return copy;
   })();
   return sharedDir;
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
