@@ -48,6 +48,7 @@ Deno.test("every key is read from the file", () => {
     state_dir: "/var/lib/tattle-test",
     runtime_dir: "/run/tattle-test",
     sender_idle: 0,
+    reconcile_services: ["sshd", "sshd-internal"],
     trust_environment: true,
     profile: "events",
     syslog_socket: "/run/systemd/journal/dev-log",

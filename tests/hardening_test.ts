@@ -145,7 +145,12 @@ Deno.test("the permission set: no all, no ffi, run only tattle itself and id", (
   assert(!names.includes("all") && !names.includes("ffi"), names.join(", "));
   // tattle itself (the detached sender), and coreutils' id (the name service lookup); no
   // setpriv: the runtime checks only the program it starts, and setpriv runs any other.
-  assert.deepEqual(PERMISSION_SET.run, ["/usr/local/bin/tattle", "/usr/bin/id"]);
+  // loginctl: the sender's reconciliation reads logind's sessions.
+  assert.deepEqual(PERMISSION_SET.run, [
+    "/usr/local/bin/tattle",
+    "/usr/bin/id",
+    "/usr/bin/loginctl",
+  ]);
   // The spool and state, and for `tattle setup` its config and exactly the PAM file it edits.
   assert.deepEqual(PERMISSION_SET.write, [
     "/var/spool/tattle",

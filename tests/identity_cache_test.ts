@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { bootTime, readCachedIdentity, writeCachedIdentity } from "../lib/aws/identity_cache.ts";
+import { readCachedIdentity, writeCachedIdentity } from "../lib/aws/identity_cache.ts";
+import { bootTime } from "../lib/host/boot.ts";
 
 const identity = {
   region: "us-east-1",

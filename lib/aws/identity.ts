@@ -9,7 +9,8 @@ import type { Config } from "../config/config.ts";
 import type { Deadline } from "../util/deadline.ts";
 import { messageOf } from "../util/errors.ts";
 import { type Identity, staticIdentity } from "../event/identity.ts";
-import { bootTime, readCachedIdentity, writeCachedIdentity } from "./identity_cache.ts";
+import { bootTime } from "../host/boot.ts";
+import { readCachedIdentity, writeCachedIdentity } from "./identity_cache.ts";
 
 export { type Identity, staticIdentity } from "../event/identity.ts";
 

@@ -3,10 +3,8 @@
  * IMDS call (I/O).
  *
  * An instance's identity never changes while it runs. The cache records when
- * the machine booted, so a cache from another boot (or from an image made of
- * this instance) is never used. The boot time comes from the uptime
- * (`sysinfo`, `--allow-sys=osUptime`): the permission set denies every /proc
- * read, so the kernel's boot id is out of reach.
+ * the machine booted (lib/host/boot.ts), so a cache from another boot (or
+ * from an image made of this instance) is never used.
  *
  * The cache is the sender's: it lives in `state_dir`, which the sender's
  * account owns. Another process (root's, by hand) neither reads nor writes
@@ -19,24 +17,13 @@
 import { type Infer, number, object, string } from "../util/shape.ts";
 import { replaceFile } from "../util/files.ts";
 import { IDENTITY, type Identity } from "../event/identity.ts";
-
-/** Two readings of the boot time this far apart are the same boot (clock steps aside). */
-const SAME_BOOT_S = 60;
+import { sameBoot } from "../host/boot.ts";
 
 const CACHE = object({ boot_time: number(), endpoint: string(), identity: IDENTITY });
 
 /** The cache file in a state directory. */
 export function identityCachePath(stateDir: string): string {
   return `${stateDir}/identity.json`;
-}
-
-/** When this machine booted (seconds since the epoch), or `undefined` where it cannot be read. */
-export function bootTime(now = Date.now(), uptime = () => Deno.osUptime()): number | undefined {
-  try {
-    return Math.round(now / 1000 - uptime());
-  } catch {
-    return undefined;
-  }
 }
 
 /** The cached identity, if it was written in this boot for this IMDS endpoint. */
@@ -54,8 +41,9 @@ export async function readCachedIdentity(
   } catch {
     return undefined; // absent, damaged or a symlink: IMDS answers instead
   }
-  const sameBoot = Math.abs(cached.boot_time - boot) <= SAME_BOOT_S;
-  return sameBoot && cached.endpoint === endpoint ? cached.identity : undefined;
+  return sameBoot(cached.boot_time, boot) && cached.endpoint === endpoint
+    ? cached.identity
+    : undefined;
 }
 
 /**

@@ -117,6 +117,7 @@ export async function captureEvent(
     time: time.toISOString(),
     hostname: host.hostname,
     session,
+    session_pid: host.sessionPid,
   };
   if (config.identity === "none") record.identity = staticIdentity(config);
   if (account) record.account = account;

@@ -19,6 +19,9 @@ import { EXIT } from "../util/errors.ts";
 import { FLUSH_BUDGET_S } from "./flush.ts";
 import { prepareToSend } from "../delivery/owner.ts";
 
+/** While the sender stays, it reconciles this often even when no login wakes it. */
+export const RECONCILE_EVERY_S = 30;
+
 /** `tattle sender`. */
 export const sender = command({
   name: "sender",
@@ -52,6 +55,7 @@ export const sender = command({
       lock: senderLock(config),
       wakes,
       lingerMs: resident ? Infinity : config.sender_idle * 1000,
+      passEveryMs: RECONCILE_EVERY_S * 1000,
       retryBudgetMs: resident ? Infinity : budgetMs,
       pass: (deadline) =>
         flushSpool(backgroundFlushContextFor(config, deadline, ctx.log, sinks.get)),

@@ -124,6 +124,7 @@ export const SETTINGS = object({
   state_dir: optional(absolutePath),
   runtime_dir: optional(absolutePath),
   sender_idle: optional(number({ min: 0, max: 7 * 24 * 3600 })),
+  reconcile_services: optional(array(string({ min: 1, max: 256 }), { max: 100 })),
   trust_environment: optional(boolean),
   profile: optional(string({ pattern: /^[A-Za-z0-9_.+=,@-]{1,64}$/, describe: "a profile name" })),
   syslog_socket: optional(absolutePath),
@@ -150,6 +151,7 @@ export const DEFAULTS = {
   state_dir: "/var/lib/tattle",
   runtime_dir: "/run/tattle",
   sender_idle: 300,
+  reconcile_services: ["sshd"] as string[],
   trust_environment: false,
   syslog_socket: "/run/systemd/journal/dev-log",
   alert_after: 900,
@@ -242,6 +244,12 @@ export const SETTING_DOCS: Record<keyof Settings, SettingDoc> = {
     meaning: "seconds the sender stays once the spool is empty, for the next logins; `0`: " +
       "it never leaves (resident)",
     flag: { kind: "number" },
+  },
+  reconcile_services: {
+    meaning: "PAM services whose logind sessions reconciliation reports when their hook did " +
+      "not (utmp has no service: there every remote pty login counts); `[]` turns " +
+      "reconciliation off",
+    flag: { kind: "list", name: "reconcile-service" },
   },
   trust_environment: {
     meaning: "honour AWS_* variables in the hook's environment (users can set them: see Security)",

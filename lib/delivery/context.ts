@@ -18,6 +18,7 @@ import type { Deadline } from "../util/deadline.ts";
 import { messageOf } from "../util/errors.ts";
 import type { FlushContext } from "./flush.ts";
 import type { CapturedEvent } from "./record.ts";
+import { reconcilerFor } from "../reconcile/pass.ts";
 import { describeFailure, type Sink } from "./sink.ts";
 
 /**
@@ -39,8 +40,9 @@ export function flushContextFor(
 
 /**
  * A flush by the sender or `tattle flush`, off the login path: each network
- * step within max(`timeout`, {@link BACKGROUND_STEP_S}). `sink` gives the
- * sink to send with (the sender keeps one for its life).
+ * step within max(`timeout`, {@link BACKGROUND_STEP_S}), reconciliation
+ * first. `sink` gives the sink to send with (the sender keeps one for its
+ * life).
  */
 export function backgroundFlushContextFor(
   config: Config,
@@ -49,7 +51,8 @@ export function backgroundFlushContextFor(
   sink?: (region: string) => Promise<Sink>,
 ): FlushContext {
   const stepS = Math.max(config.timeout, BACKGROUND_STEP_S);
-  return contextWithSteps(config, deadline, log, stepS, sink);
+  const context = contextWithSteps(config, deadline, log, stepS, sink);
+  return { ...context, reconcile: reconcilerFor(config, log, context.account) };
 }
 
 function contextWithSteps(

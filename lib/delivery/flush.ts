@@ -61,6 +61,11 @@ export interface FlushContext {
   random?: () => number;
   /** Where to write the spool's figures after the pass (node_exporter textfile). */
   metricsFile?: string;
+  /**
+   * Reconciliation (lib/reconcile/), run before anything is read: the sender and
+   * `tattle flush` have it, a hook does not.
+   */
+  reconcile?: () => Promise<unknown>;
 }
 
 /** What a pass did. */
@@ -111,6 +116,9 @@ export async function flushSpool(
   let sink: Sink | undefined;
   const passCtx = { ...ctx, account: oncePerUser(ctx.account) };
   try {
+    await ctx.reconcile?.().catch((error) =>
+      ctx.log(`warning: reconciliation did not run: ${messageOf(error)}`)
+    );
     await removeStaleTemporaries(ctx.dir);
     const dropped = await enforceLimit(ctx.dir, ctx.settings.spool_max_events);
     for (const name of dropped) ctx.log(`spool full: dropped the oldest event ${name}`);

@@ -8,7 +8,7 @@
 import { ACCOUNT } from "../event/account.ts";
 import { IDENTITY } from "../event/identity.ts";
 import { SESSION } from "../capture/pam.ts";
-import { type Infer, integer, object, optional, refine, string } from "../util/shape.ts";
+import { type Infer, integer, literal, object, optional, refine, string } from "../util/shape.ts";
 
 const ISO_TIME = refine(string({ min: 1 }), (value) => {
   if (Number.isNaN(Date.parse(value))) throw new Error("must be an ISO 8601 time");
@@ -32,6 +32,14 @@ export const RECORD = object({
   duration_seconds: optional(integer({ min: 0 })),
   /** Set when the hook resolved the user (for an `ignore.groups` rule); else the sender does. */
   account: optional(ACCOUNT),
+  /** The process that opens and closes the session (sshd's monitor), for reconciliation. */
+  session_pid: optional(integer({ min: 1 })),
+  /** Set on events reconciliation built from the system's records (lib/reconcile/). */
+  found_by: optional(literal("reconcile")),
+  /** Set on a close reconciliation reported: the session ended without its close running. */
+  close: optional(literal("lost", "reboot")),
+  /** The system's record reconciliation built the event from (logind's or utmp's key). */
+  system_session: optional(string({ min: 1 })),
 });
 
 /** One captured event. */

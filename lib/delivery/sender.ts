@@ -43,6 +43,8 @@ export interface SenderOptions {
   wakes?: WakeSource;
   /** How long to stay once the spool is empty; `Infinity` stays for good. */
   lingerMs: number;
+  /** While it stays, a pass this often even when nothing arrives (reconciliation runs in it). */
+  passEveryMs?: number;
   /** How long to keep trying while delivery fails, before leaving the rest to the next sender. */
   retryBudgetMs: number;
   /** One pass over the spool within `deadline`; the sender holds the lock. */
@@ -92,18 +94,26 @@ export async function runSender(options: SenderOptions): Promise<SenderReport> {
   let failingSince: number | undefined;
   let failures = 0;
   let onIdle = options.onIdle;
+  let idleSince: number | undefined;
   try {
     while (lock) {
       const summary = await options.pass(deadlineIn(options.passBudgetMs));
       report.passes++;
       report.sent += summary.sent;
       report.remaining = summary.remaining;
+      if (summary.sent > 0) idleSince = undefined;
       if (summary.remaining === 0) {
         failingSince = undefined;
         failures = 0;
         await onIdle?.().catch((error) => options.log(`housekeeping: ${messageOf(error)}`));
         onIdle = undefined;
-        if (await watch.next(options.lingerMs)) continue;
+        idleSince ??= performance.now();
+        const left = options.lingerMs - (performance.now() - idleSince);
+        if (await watch.next(Math.min(left, options.passEveryMs ?? Infinity))) {
+          idleSince = undefined; // work came: stay sender_idle from the next empty spool
+          continue;
+        }
+        if (performance.now() - idleSince < options.lingerMs) continue; // a periodic pass
         await options.wakes?.close();
         lock = await leave(dir, options.lock, lock);
         continue;

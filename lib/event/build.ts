@@ -75,6 +75,8 @@ export async function buildEvent(
     detail.groups = [...record.account.groups];
   }
   if (spoolDropped) detail.spool_dropped = spoolDropped;
+  if (record.found_by) detail.found_by = record.found_by;
+  if (record.close) detail.close = record.close;
   for (const [key, value] of Object.entries(settings.extra_detail)) {
     if (!RESERVED_DETAIL_FIELDS.includes(key)) detail[key] = value;
   }

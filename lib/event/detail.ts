@@ -46,6 +46,8 @@ export const DETAIL = object({
   spool_dropped: optional(integer({ min: 1 })),
   uid: optional(integer({ min: 0 })),
   groups: optional(array(string())),
+  found_by: optional(literal("reconcile")),
+  close: optional(literal("lost", "reboot")),
 });
 
 /** The Detail object: tattle's fields, then `extra_detail`'s. Unset optional fields are left out. */

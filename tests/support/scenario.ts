@@ -37,6 +37,8 @@ export async function scenario(
     mode: "inline",
     // Senders the tests start leave soon after their work, as they did before sender_idle.
     sender_idle: 3,
+    // This machine's own utmp and wtmp are not the test's: tests of reconciliation turn it on.
+    reconcile_services: [],
     ...overrides,
   });
   if (options.tls) {
