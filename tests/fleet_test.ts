@@ -43,6 +43,7 @@ async function recover(random: () => number) {
       flushSpool({
         dir,
         lock: `${dir}.lock`,
+        stateDir: `${dir}.state`,
         settings: DEFAULTS,
         account: () => Promise.resolve(undefined),
         sink: async (region) => {

@@ -31,6 +31,7 @@ async function fixture() {
   const context = (sink: () => Promise<Sink>, extra: Partial<FlushContext> = {}): FlushContext => ({
     dir,
     lock: `${root}/sender.lock`,
+    stateDir: `${root}/state`,
     settings: { ...DEFAULTS },
     sink,
     identity: () => {

@@ -44,6 +44,7 @@ Deno.test("stress: hooks and leaving senders race, and no record is ever strande
             const summary = await flushSpool({
               dir: s.dir,
               lock: s.lock,
+              stateDir: `${s.dir}/../state`,
               settings: DEFAULTS,
               sink: () => Promise.resolve(sink),
               identity: () => Promise.reject(new Error("every record has one")),

@@ -57,7 +57,7 @@ export const flush = command({
 
     const lock = await lockWithin(senderLock(config), config.timeout * 1000);
     if (!lock) {
-      const now = await spoolStatus(dir, senderLock(config));
+      const now = await spoolStatus(dir, senderLock(config), config.state_dir);
       ctx.print(`tattle flush: sent 0, kept ${now.spooled}, failed 0 (a sender is sending)`);
       return judge(ctx, config, now.spooled > 0 ? EXIT.TEMPFAIL : EXIT.OK);
     }
@@ -91,7 +91,7 @@ async function judge(
   config: Config,
   ran: ExitCode,
 ): Promise<ExitCode> {
-  const now = await spoolStatus(config.spool_dir, senderLock(config));
+  const now = await spoolStatus(config.spool_dir, senderLock(config), config.state_dir);
   const { stuck, failed } = verdict(now, config.alert_after);
   if (stuck) {
     ctx.log(

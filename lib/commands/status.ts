@@ -20,7 +20,9 @@ export const status = command({
     "Shows the events waiting in the spool and the age of the oldest, the events in failed/, " +
     "when an event was last delivered, the last error, and whether a sender is running. Exits " +
     "non-zero when the oldest event waits longer than alert_after or failed/ holds events, so a " +
-    "monitor can page on it. Also writes metrics_file when the config names one. Run as root " +
+    "monitor can page on it; and how many sessions reconciliation found in the last day that " +
+    "no hook reported, and closes that never ran (not zero: look why). Also writes " +
+    "metrics_file when the config names one. Run as root " +
     "on the spool of the sender's account, it runs again as that account.",
   options: { json: { kind: "boolean", help: "print one JSON object instead of lines" } },
   settings: true,
@@ -31,7 +33,7 @@ export const status = command({
     const config = await ctx.config();
     const delegated = await asSpoolOwner(config, ctx.configPath, ctx.argv);
     if (delegated !== undefined) return delegated;
-    const current = await spoolStatus(config.spool_dir, senderLock(config));
+    const current = await spoolStatus(config.spool_dir, senderLock(config), config.state_dir);
     if (config.metrics_file) {
       await writeMetrics(config.metrics_file, current).catch((error) =>
         ctx.log(`warning: metrics file ${config.metrics_file} not written: ${messageOf(error)}`)
@@ -63,5 +65,11 @@ function describe(s: SpoolStatus, dir: string, alertAfter: number, stuck: boolea
     `delivered: ${s.sentTotal} in all, the last at ${s.lastSuccess ?? "never"}`,
     `last error: ${s.lastError ? `${s.lastError.time}: ${s.lastError.message}` : "none"}`,
     `sender: ${s.senderAlive ? "running" : "not running"}`,
+    `reconciliation, last 24 h: ${s.reconciled.found} session(s) no hook reported, ` +
+    `${s.reconciled.lost} close(s) that never ran${
+      s.reconciled.found + s.reconciled.lost > 0
+        ? " (LOOK: a hook that could not run, or an sshd killed: see syslog, tag tattle)"
+        : ""
+    }`,
   ].join("\n");
 }

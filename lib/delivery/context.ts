@@ -65,6 +65,7 @@ function contextWithSteps(
   return {
     dir: config.spool_dir,
     lock: senderLock(config),
+    stateDir: config.state_dir,
     settings: config,
     sink,
     identity: (step) => resolveIdentity(config, step, log),

@@ -39,6 +39,8 @@ export interface FlushContext {
   dir: string;
   /** The sender lock's path (held by the caller), for the spool's figures. */
   lock: string;
+  /** The sender's state directory, for the spool's figures (reconciliation's journal). */
+  stateDir: string;
   settings: EventSettings & { spool_max_events: number; region?: string };
   /** The sink, made once per pass on first use (so nothing loads when the spool is empty). */
   sink: (region: string) => Promise<Sink>;
@@ -196,7 +198,9 @@ function oncePerUser<T>(lookUp: (user: string) => Promise<T>): (user: string) =>
 async function keepFigures(ctx: FlushContext, summary: FlushSummary): Promise<void> {
   try {
     if (summary.sent > 0 || summary.remaining > 0) await recordPass(ctx.dir, summary);
-    if (ctx.metricsFile) await writeMetrics(ctx.metricsFile, await spoolStatus(ctx.dir, ctx.lock));
+    if (ctx.metricsFile) {
+      await writeMetrics(ctx.metricsFile, await spoolStatus(ctx.dir, ctx.lock, ctx.stateDir));
+    }
   } catch (error) {
     ctx.log(`warning: the spool's figures were not written: ${messageOf(error)}`);
   }

@@ -17,7 +17,14 @@ import type { SpoolStatus } from "./stats.ts";
  * ```ts
  * import assert from "node:assert/strict";
  * import { metricsText } from "./metrics.ts";
- * const text = metricsText({ spooled: 2, oldestAgeSeconds: 30, failed: 0, sentTotal: 7, senderAlive: false });
+ * const text = metricsText({
+ *   spooled: 2,
+ *   oldestAgeSeconds: 30,
+ *   failed: 0,
+ *   sentTotal: 7,
+ *   senderAlive: false,
+ *   reconciled: { found: 1, lost: 0 },
+ * });
  * assert.match(text, /^tattle_spool_events 2$/m);
  * assert.match(text, /^tattle_events_sent_total 7$/m);
  * ```
@@ -40,6 +47,18 @@ export function metricsText(status: SpoolStatus): string {
       lastSuccess,
     ],
     ["tattle_events_sent_total", "counter", "Events delivered.", status.sentTotal],
+    [
+      "tattle_reconciled_sessions",
+      "gauge",
+      "Sessions no hook reported that reconciliation found, in the last 24 h (not 0: look why).",
+      status.reconciled.found,
+    ],
+    [
+      "tattle_lost_closes",
+      "gauge",
+      "Closes that never ran that reconciliation reported (lost, reboot), in the last 24 h.",
+      status.reconciled.lost,
+    ],
   ];
   return metrics.map(([name, type, help, value]) =>
     `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${value}\n`

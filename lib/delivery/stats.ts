@@ -10,6 +10,7 @@
 
 import { type Infer, integer, object, optional, string } from "../util/shape.ts";
 import { replaceFile } from "../util/files.ts";
+import { reconciledLastDay } from "../reconcile/journal.ts";
 import { lockHeld } from "./lock.ts";
 import { FAILED_DIR, recordNameTime, spoolList, spoolTempPath } from "./spool.ts";
 
@@ -65,12 +66,21 @@ export interface SpoolStatus {
   lastError?: { time: string; message: string };
   /** Whether a sender holds the spool right now. */
   senderAlive: boolean;
+  /**
+   * Reconciliation in the last day: sessions found that no hook reported,
+   * closes reported that never ran.
+   */
+  reconciled: { found: number; lost: number };
 }
 
-/** The spool at a glance, at `now`; `lock` is the sender lock's path. */
+/**
+ * The spool at a glance, at `now`; `lock` is the sender lock's path,
+ * `stateDir` the sender's state (reconciliation's journal).
+ */
 export async function spoolStatus(
   dir: string,
   lock: string,
+  stateDir: string,
   now = Date.now(),
 ): Promise<SpoolStatus> {
   const names = await spoolList(dir);
@@ -88,6 +98,7 @@ export async function spoolStatus(
     failed,
     sentTotal: stats.sent_total,
     senderAlive: await lockHeld(lock),
+    reconciled: await reconciledLastDay(stateDir, now),
   };
   const oldest = names.length > 0 ? recordNameTime(names[0]) : NaN;
   if (Number.isFinite(oldest)) {

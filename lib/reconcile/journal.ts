@@ -115,6 +115,23 @@ export async function readJournal(stateDir: string, now: number): Promise<Journa
   }
 }
 
+/**
+ * How many sessions reconciliation found that no hook reported, and how
+ * many closes it reported that never ran, in the last day: each means a
+ * hook that could not run or an sshd that was killed, which someone should
+ * look into. Zero where there is no journal yet.
+ */
+export async function reconciledLastDay(
+  stateDir: string,
+  now = Date.now(),
+): Promise<{ found: number; lost: number }> {
+  const journal = await readJournal(stateDir, now);
+  const recent = (times: string[]) => times.filter((t) => now - Date.parse(t) < DAY_MS).length;
+  return { found: recent(journal.found), lost: recent(journal.lost) };
+}
+
+const DAY_MS = 24 * 3600_000;
+
 /** Writes the journal atomically, durably. */
 export async function writeJournal(stateDir: string, journal: Journal): Promise<void> {
   await replaceFile(journalPath(stateDir), JSON.stringify(journal), { sync: true });

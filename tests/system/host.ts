@@ -301,3 +301,119 @@ export async function stackFromSetup(dir: string, args: string[]): Promise<strin
   if (result.code !== 0) throw new Error(`tattle setup: exit ${result.code}: ${result.stderr}`);
   return await Deno.readTextFile(`${root}/etc/pam.d/sshd`);
 }
+
+/** Where a cgroup hierarchy is mounted: v2's, or v1's with `controller`. */
+function cgroupMount(version: "cgroup2" | "cgroup", controller?: string): string | undefined {
+  const line = Deno.readTextFileSync("/proc/mounts").split("\n").find((l) => {
+    const [, , type, options] = l.split(" ");
+    return type === version && (!controller || options.split(",").includes(controller));
+  });
+  return line?.split(" ")[1];
+}
+
+/**
+ * What pam_systemd does for a session, without systemd: a pam_exec line,
+ * put where pam_systemd runs (common-session, before tattle's line), moves
+ * sshd's monitor for the session into a cgroup of its own under a root the
+ * test owns, as pam_systemd moves it into session-N.scope. The hook and
+ * anything it starts, detached or not, are born there. With `pidsFree`, the
+ * session's task limit leaves that many tasks free, as a user can fill the
+ * rest of it (`pids.max` is theirs to read) before logging in again.
+ */
+export async function sessionScopes(
+  dir: string,
+  stack: string,
+  cleanups: Cleanups,
+  { pidsFree }: { pidsFree?: number } = {},
+) {
+  const v2 = cgroupMount("cgroup2");
+  if (!v2) throw new Error("no cgroup v2 hierarchy is mounted");
+  const tag = `tattle-test-${crypto.randomUUID().slice(0, 8)}`;
+  const root = `${v2}/${tag}`;
+  await Deno.mkdir(root);
+  const lines = [
+    "#!/bin/sh",
+    '[ "$PAM_TYPE" = open_session ] || exit 0',
+    `mkdir -p ${root}/session-$PPID && echo $PPID > ${root}/session-$PPID/cgroup.procs`,
+  ];
+  let pidsRoot: string | undefined;
+  if (pidsFree !== undefined) {
+    const v1 = cgroupMount("cgroup", "pids");
+    pidsRoot = v1 ? `${v1}/${tag}` : root;
+    if (!v1) await Deno.writeTextFile(`${root}/cgroup.subtree_control`, "+pids");
+    else await Deno.mkdir(pidsRoot);
+    const tasks = v1 ? "tasks" : "cgroup.threads";
+    const scope = `${pidsRoot}/session-$PPID`;
+    lines.push(
+      `mkdir -p ${scope} && echo $PPID > ${scope}/cgroup.procs && ` +
+        `echo $(( $(wc -l < ${scope}/${tasks}) + ${pidsFree} )) > ${scope}/pids.max`,
+    );
+  }
+  const script = `${dir}/session-scope`;
+  await Deno.writeTextFile(script, `${lines.join("\n")}\n`, { mode: 0o755 });
+  const removeAll = async (base: string) => {
+    for (const scope of Deno.readDirSync(base)) {
+      if (!scope.isDirectory) continue;
+      // What logind does as a session ends: anything left in its scope goes too.
+      await Deno.writeTextFile(`${base}/${scope.name}/cgroup.kill`, "1").catch(() => {});
+      for (const pid of processesOf(`${base}/${scope.name}`)) Deno.kill(pid, "SIGKILL");
+      for (let i = 0; i < 100; i++) {
+        if (await Deno.remove(`${base}/${scope.name}`).then(() => true, () => false)) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    await Deno.remove(base).catch(() => {});
+  };
+  cleanups.add(async () => {
+    if (pidsRoot && pidsRoot !== root) await removeAll(pidsRoot);
+    await removeAll(root);
+  });
+  const placed = stack.replace(
+    /^@include common-session$/m,
+    `@include common-session\nsession optional pam_exec.so ${script}`,
+  );
+  if (placed === stack) throw new Error("the stack has no @include common-session");
+  return {
+    stack: placed,
+    /** Every process of `user`'s live session: its scope's. */
+    processes(user: string): number[] {
+      for (const scope of Deno.readDirSync(root)) {
+        if (!scope.isDirectory) continue;
+        const pids = processesOf(`${root}/${scope.name}`);
+        const owner = pids.some((pid) => {
+          try {
+            return Deno.readTextFileSync(`/proc/${pid}/cmdline`).includes(`: ${user} [priv]`);
+          } catch {
+            return false;
+          }
+        });
+        if (owner) return pids;
+      }
+      return [];
+    },
+  };
+}
+
+function processesOf(cgroup: string): number[] {
+  try {
+    return Deno.readTextFileSync(`${cgroup}/cgroup.procs`).split("\n").filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * /run/utmp as a systemd host makes it at boot (`systemd-tmpfiles`: root,
+ * group utmp, 0664), where sshd records pty logins; its content as it was
+ * is put back afterwards, and the file removed if the test made it.
+ */
+export async function withUtmp(cleanups: Cleanups): Promise<void> {
+  const path = "/run/utmp";
+  let before: Uint8Array | undefined;
+  try {
+    before = await Deno.readFile(path);
+  } catch {
+    await sh("/usr/bin/install", ["-m", "0664", "-o", "root", "-g", "utmp", "/dev/null", path]);
+  }
+  cleanups.add(() => before ? Deno.writeFile(path, before) : Deno.remove(path));
+}

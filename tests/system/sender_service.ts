@@ -23,6 +23,7 @@ import {
   createUser,
   forThisCheckout,
   prerequisites,
+  sessionScopes,
   sha256,
   stackFromSetup,
   startSshd,
@@ -31,71 +32,6 @@ import {
 } from "./host.ts";
 
 const missing = prerequisites();
-
-/** Where cgroup v2 is mounted (the unified hierarchy). */
-function cgroup2(): string {
-  const line = Deno.readTextFileSync("/proc/mounts").split("\n").find((l) =>
-    l.split(" ")[2] === "cgroup2"
-  );
-  if (!line) throw new Error("no cgroup v2 hierarchy is mounted");
-  return line.split(" ")[1];
-}
-
-/**
- * What pam_systemd does for a session, without systemd: a pam_exec line,
- * put where pam_systemd runs (common-session, before tattle's line), moves
- * sshd's monitor for the session into a cgroup of its own under `root`, as
- * pam_systemd moves it into session-N.scope. The hook and anything it
- * starts, detached or not, are born there.
- */
-async function sessionScopes(dir: string, stack: string, cleanups: Cleanups) {
-  const root = `${cgroup2()}/tattle-test-${crypto.randomUUID().slice(0, 8)}`;
-  await Deno.mkdir(root);
-  const script = `${dir}/session-scope`;
-  await Deno.writeTextFile(
-    script,
-    `#!/bin/sh\n[ "$PAM_TYPE" = open_session ] || exit 0\n` +
-      `mkdir -p ${root}/session-$PPID && echo $PPID > ${root}/session-$PPID/cgroup.procs\n`,
-    { mode: 0o755 },
-  );
-  cleanups.add(async () => {
-    for (const scope of Deno.readDirSync(root)) {
-      if (!scope.isDirectory) continue;
-      // What logind does as a session ends: anything left in its scope goes too.
-      await Deno.writeTextFile(`${root}/${scope.name}/cgroup.kill`, "1");
-      for (let i = 0; i < 100; i++) {
-        if (await Deno.remove(`${root}/${scope.name}`).then(() => true, () => false)) break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    }
-    await Deno.remove(root);
-  });
-  const placed = stack.replace(
-    /^@include common-session$/m,
-    `@include common-session\nsession optional pam_exec.so ${script}`,
-  );
-  if (placed === stack) throw new Error("the stack has no @include common-session");
-  return {
-    stack: placed,
-    /** Every process of `user`'s live session: its scope's. */
-    processes(user: string): number[] {
-      for (const scope of Deno.readDirSync(root)) {
-        if (!scope.isDirectory) continue;
-        const pids = Deno.readTextFileSync(`${root}/${scope.name}/cgroup.procs`).split("\n")
-          .filter(Boolean).map(Number);
-        const owner = pids.some((pid) => {
-          try {
-            return Deno.readTextFileSync(`/proc/${pid}/cmdline`).includes(`: ${user} [priv]`);
-          } catch {
-            return false;
-          }
-        });
-        if (owner) return pids;
-      }
-      return [];
-    },
-  };
-}
 
 Deno.test({
   name:
