@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import type { CapturedEvent } from "../lib/delivery/record.ts";
+import { followBoot } from "../lib/reconcile/boot.ts";
 import { JOURNAL, type Journal, newJournal } from "../lib/reconcile/journal.ts";
 import { parseShowSession, readLogind, sessionIds } from "../lib/reconcile/logind.ts";
 import { reconcile, type ReconcileInput, RETAIN_MS } from "../lib/reconcile/reconcile.ts";
@@ -315,4 +316,29 @@ Deno.test("closed sessions are forgotten a day after, unless the system still li
   assert.equal(h.journal.sessions.length, 1);
   await h.pass({ now: T0 + RETAIN_MS + 1000 });
   assert.equal(h.journal.sessions.length, 0);
+});
+
+Deno.test("the boot is followed from pass to pass: clock steps keep it, a reboot changes it", () => {
+  const first = followBoot(undefined, { estimate: 1_000_000, uptime: 600, utmp: 999_990 });
+  assert.deepEqual(first, { id: 1_000_000, uptime: 600, utmp: 999_990 });
+  for (const step of [-3600, -120, 120, 3600]) {
+    const after = followBoot(first, { estimate: 1_000_000 + step, uptime: 700, utmp: 999_990 });
+    assert.equal(after.id, first.id, `a ${step} s step`);
+  }
+  // The uptime went back: whatever the wall clock says, a new boot.
+  assert.deepEqual(followBoot(first, { estimate: 1_050_000, uptime: 30, utmp: 999_990 }), {
+    id: 1_050_000,
+    uptime: 30,
+    utmp: 999_990,
+  });
+  // Up longer than the last pass saw, but utmp's boot record changed: a new boot.
+  const rebooted = followBoot(first, { estimate: 1_090_000, uptime: 5000, utmp: 1_089_990 });
+  assert.equal(rebooted.id, 1_090_000);
+  // No boot record in this reading (utmp rewritten, or unreadable): the last one is kept.
+  const unread = followBoot(first, { estimate: 1_000_060, uptime: 800 });
+  assert.deepEqual(unread, { id: 1_000_000, uptime: 800, utmp: 999_990 });
+  // Neither reading has one: the uptime alone decides.
+  const bare = followBoot(undefined, { estimate: 5, uptime: 100 });
+  assert.equal(followBoot(bare, { estimate: 900, uptime: 200 }).id, 5);
+  assert.equal(followBoot(bare, { estimate: 900, uptime: 50 }).id, 900);
 });

@@ -10,6 +10,7 @@
 
 import { SSH_CONNECTION } from "../capture/pam.ts";
 import { replaceFile } from "../util/files.ts";
+import { BOOT } from "./boot.ts";
 import {
   array,
   type Infer,
@@ -37,7 +38,7 @@ export const TRACKED = object({
   reported: literal("hook", "reconcile", "ignored"),
   /** The process whose end ends it: sshd's monitor (hook, logind), the utmp record's pid. */
   pid: integer({ min: 1 }),
-  /** The boot it opened in (seconds since the epoch). */
+  /** The boot it opened in (`boot.ts`'s id: seconds since the epoch). */
   boot: number(),
   /** When it opened. */
   start: TIME,
@@ -66,6 +67,8 @@ export const JOURNAL = object({
   }),
   /** When reconciliation first ran here: no system record older than that is news. */
   since: TIME,
+  /** The boot of the last pass: a session of another boot was open when the host went down. */
+  boot: optional(BOOT),
   sessions: array(TRACKED),
   /** When reconciliation found a session its hook never reported (the last day's). */
   found: array(TIME),

@@ -11,14 +11,14 @@ import type { IsAlive } from "../capture/sessions.ts";
 import type { Config } from "../config/config.ts";
 import { spoolList, spoolRead, spoolRemove, spoolWrite } from "../delivery/spool.ts";
 import type { Account } from "../event/account.ts";
-import { bootTime } from "../host/boot.ts";
 import { systemdBooted } from "../host/systemd.ts";
 import { messageOf } from "../util/errors.ts";
+import { type BootReading, followBoot } from "./boot.ts";
 import { readJournal, writeJournal } from "./journal.ts";
 import { readLogind } from "./logind.ts";
 import { reconcile } from "./reconcile.ts";
 import { fromLogind, fromUtmp, fromWtmp, type SystemSession } from "./system.ts";
-import { readUtmp, UTMP, WTMP } from "./utmp.ts";
+import { readUtmp, UT, UTMP, WTMP } from "./utmp.ts";
 
 /**
  * logind's sessions younger than this wait for the next pass: pam_systemd
@@ -33,8 +33,8 @@ export interface ReconcileDeps {
   config: Pick<Config, "spool_dir" | "state_dir" | "ignore" | "reconcile_services">;
   log: (line: string) => void;
   now: () => number;
-  /** This boot, ms since the epoch. */
-  bootMs: () => number | undefined;
+  /** What can be read of this boot; `undefined` where nothing can. */
+  boot: () => Promise<BootReading | undefined>;
   hostname: string;
   /** The system's sessions; `undefined` where there is no source. */
   systemSessions: (bootMs: number) => Promise<SystemSession[] | undefined>;
@@ -53,11 +53,11 @@ export interface ReconcileSummary {
 export async function reconcilePass(deps: ReconcileDeps): Promise<ReconcileSummary> {
   const { config } = deps;
   const now = deps.now();
-  const bootMs = deps.bootMs();
-  if (bootMs === undefined || config.reconcile_services.length === 0) {
-    return { spooled: 0, dropped: 0 };
-  }
+  if (config.reconcile_services.length === 0) return { spooled: 0, dropped: 0 };
+  const reading = await deps.boot();
+  if (reading === undefined) return { spooled: 0, dropped: 0 };
   const journal = await readJournal(config.state_dir, now);
+  const boot = followBoot(journal.boot, reading);
   // Who is alive, asked before the spool is listed: a hook spools its close before its sshd
   // can exit, so a process seen gone here has its close in the listing below, if it had one.
   // A process first met in the listing counts as alive until the next pass.
@@ -75,14 +75,14 @@ export async function reconcilePass(deps: ReconcileDeps): Promise<ReconcileSumma
   }
   let system: SystemSession[] | undefined;
   try {
-    system = await deps.systemSessions(bootMs);
+    system = await deps.systemSessions(reading.estimate * 1000);
   } catch (error) {
     deps.log(`warning: reconciliation could not read the system's sessions: ${messageOf(error)}`);
   }
   const out = await reconcile({
     journal,
     now,
-    bootMs,
+    bootMs: boot.id * 1000,
     hostname: deps.hostname,
     pending,
     system,
@@ -99,7 +99,7 @@ export async function reconcilePass(deps: ReconcileDeps): Promise<ReconcileSumma
   // in the spool next time (they carry the system's key), and reports nothing twice.
   for (const record of out.spool) await spoolWrite(config.spool_dir, record);
   await spoolRemove(config.spool_dir, out.drop);
-  await writeJournal(config.state_dir, out.journal);
+  await writeJournal(config.state_dir, { ...out.journal, boot });
   for (const note of out.notes) deps.log(`reconciliation: ${note}`);
   return { spooled: out.spool.length, dropped: out.drop.length };
 }
@@ -128,13 +128,31 @@ export function reconcilerFor(
       config,
       log,
       now: Date.now,
-      bootMs: () => {
-        const boot = bootTime();
-        return boot === undefined ? undefined : boot * 1000;
-      },
+      boot: bootReading,
       hostname: Deno.hostname(),
       systemSessions: (bootMs) => hostSessions(config.reconcile_services, bootMs),
       alive: async () => (await import("../capture/sessions.ts")).processLiveness(),
       account,
     });
+}
+
+/**
+ * This boot as the host shows it: the uptime, and utmp's boot record
+ * (written by init, once per boot) where there is one.
+ */
+export async function bootReading(): Promise<BootReading | undefined> {
+  let uptime: number;
+  try {
+    uptime = Deno.osUptime();
+  } catch {
+    return undefined;
+  }
+  const estimate = Math.round(Date.now() / 1000 - uptime);
+  const records = await readUtmp(UTMP).catch(() => []);
+  const record = records.findLast((r) => r.type === UT.BOOT_TIME);
+  return {
+    estimate,
+    uptime,
+    ...(record === undefined ? {} : { utmp: Math.floor(record.time / 1000) }),
+  };
 }

@@ -22,7 +22,6 @@
  */
 
 import type { CapturedEvent } from "../delivery/record.ts";
-import { sameBoot } from "../host/boot.ts";
 import type { Journal, Tracked } from "./journal.ts";
 import type { SystemSession } from "./system.ts";
 
@@ -40,7 +39,7 @@ export interface ReconcileInput {
   journal: Journal;
   /** Now, ms since the epoch. */
   now: number;
-  /** This boot, ms since the epoch. */
+  /** This boot's start (`boot.ts`'s id), ms since the epoch. */
   bootMs: number;
   hostname: string;
   /** The records waiting in the spool, by file name. */
@@ -133,7 +132,7 @@ export async function reconcile(input: ReconcileInput): Promise<ReconcileOutput>
 
   // 2. Sessions of an earlier boot still open: the host went down with them.
   for (const s of sessions) {
-    if (s.closed || s.reported === "ignored" || sameBoot(s.boot, boot)) continue;
+    if (s.closed || s.reported === "ignored" || s.boot === boot) continue;
     close(s, input.bootMs, { close: "reboot", found: s.reported === "reconcile" });
     out.notes.push(`${describe(s)} was open when the host went down: closed (reboot)`);
   }
@@ -245,7 +244,7 @@ function trackedOf(record: CapturedEvent, boot: number, system?: string): Tracke
 /** Whether a tracked session, reported by reconciliation, is the one a hook's open reports. */
 function sameSession(s: Tracked, record: CapturedEvent, boot: number): boolean {
   const { session } = record;
-  if (s.user !== session.user || !sameBoot(s.boot, boot)) return false;
+  if (s.user !== session.user || s.boot !== boot) return false;
   const hookTime = time(record.time);
   if (s.source === "logind") {
     return s.pid === record.session_pid && Math.abs(time(s.start) - hookTime) <= MATCH_WINDOW_MS;
@@ -262,7 +261,7 @@ function matchSystem(
   if (system.source === "logind") {
     return sessions.find((s) =>
       s.system === undefined && s.pid === system.pid && s.user === system.user &&
-      sameBoot(s.boot, boot) && Math.abs(time(s.start) - system.start) <= MATCH_WINDOW_MS
+      s.boot === boot && Math.abs(time(s.start) - system.start) <= MATCH_WINDOW_MS
     );
   }
   // utmp: the hook ran first; the pty is made after. The closest earlier hook wins.
