@@ -109,3 +109,16 @@ Deno.test("contrib/sysusers.d/tattle.conf creates the sender's account, with no 
   assert.equal(name, SENDER_ACCOUNT);
   assert.match(line, /\/usr\/sbin\/nologin$/);
 });
+
+Deno.test("contrib/cron.d/tattle runs, where there is no timer, what tattle-flush.service runs, as often", () => {
+  const entries = Deno.readTextFileSync(`${ROOT}contrib/cron.d/tattle`).split("\n")
+    .filter((line) => /^[*0-9]/.test(line));
+  assert.equal(entries.length, 1);
+  const [minute, hour, day, month, weekday, user, ...command] = entries[0].split(/\s+/);
+  assert.deepEqual([minute, hour, day, month, weekday], ["*", "*", "*", "*", "*"], "every minute");
+  assert.equal(user, SENDER_ACCOUNT);
+  const service = unit("tattle-flush.service");
+  assert.equal(service.match(/^ExecStart=(.*)$/m)?.[1], command.join(" "));
+  assert.match(unit("tattle-flush.timer"), /^OnUnitActiveSec=1min$/m);
+  assert.match(service, new RegExp(`^User=${SENDER_ACCOUNT}$`, "m"));
+});
