@@ -89,3 +89,35 @@ Deno.test("an answer that comes after `timeout` is waited for: the sender and fl
     assert.deepEqual(s.spooled(), []);
   });
 });
+
+Deno.test("SIGTERM (a restart, an upgrade): the sender ends the PutEvents under way, then leaves", async (t) => {
+  await using s = await scenario({ mode: "background" });
+  await t.step("idle: it leaves at once, exit 0", async () => {
+    await using resident = await s.startSender(["--sender-idle=0"]);
+    assert(await s.until(() => senderPids(s.home.configPath).length === 1), "it runs");
+    await new Promise((r) => setTimeout(r, 300)); // waiting for work
+    const asked = performance.now();
+    Deno.kill(resident.pid, "SIGTERM");
+    const { code } = await resident.status;
+    assert.equal(code, 0, await resident.stderr);
+    assert(performance.now() - asked < 1000, `left after ${performance.now() - asked} ms`);
+  });
+  await t.step("sending: the answer is waited for, the event is sent once", async () => {
+    s.events.answerDelayMs = 1500;
+    await using resident = await s.startSender(["--sender-idle=0"]);
+    assert(await s.until(() => senderPids(s.home.configPath).length === 1), "it runs");
+    await new Promise((r) => setTimeout(r, 300));
+    const result = await s.run(pamEnv({ PAM_USER: "alice" }));
+    assert.equal(result.code, 0, result.stderr);
+    assert(await s.until(() => s.events.requestCount > 0, 10_000), "PutEvents under way");
+    Deno.kill(resident.pid, "SIGTERM");
+    const { code } = await resident.status;
+    assert.equal(code, 0, await resident.stderr);
+    assert.equal(s.deliveredIds().length, 1);
+    assert.deepEqual(s.spooled(), [], "its file removed: nothing is sent twice");
+    // It let go of the spool: a flush takes it at once.
+    const flush = await s.flush();
+    assert.equal(flush.code, 0, flush.stderr);
+    assert.equal(s.deliveredIds().length, 1);
+  });
+});

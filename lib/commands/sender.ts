@@ -35,7 +35,7 @@ export const sender = command({
     "sign that an event was spooled. When delivery fails it retries with jittered backoff for " +
     `max(timeout, ${FLUSH_BUDGET_S}) seconds (for good when sender_idle is 0). It runs as the ` +
     "spool's owner (User=tattle); another process holding the lock makes it wait (as a " +
-    "service) or leave at once.",
+    "service) or leave at once. SIGTERM makes it finish the pass under way and leave.",
   options: {},
   settings: true,
   exitCodes: "0 the spool is empty, or another sender holds it; 75 events are kept for later; " +
@@ -50,6 +50,10 @@ export const sender = command({
     const resident = config.sender_idle === 0;
     const budgetMs = Math.max(config.timeout, FLUSH_BUDGET_S) * 1000;
     const sinks = keptSinks((region) => sinkFor(config, region));
+    // systemctl stop or restart, or a package upgrade: end the pass under way, then leave.
+    const stop = new AbortController();
+    const onTerm = () => stop.abort();
+    Deno.addSignalListener("SIGTERM", onTerm);
     const report = await runSender({
       dir: config.spool_dir,
       lock: senderLock(config),
@@ -69,7 +73,8 @@ export const sender = command({
         }
       },
       log: ctx.log,
-    });
+      stop: stop.signal,
+    }).finally(() => Deno.removeSignalListener("SIGTERM", onTerm));
     await sinks.close();
     return report.remaining > 0 ? EXIT.TEMPFAIL : EXIT.OK;
   },

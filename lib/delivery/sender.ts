@@ -57,6 +57,12 @@ export interface SenderOptions {
    */
   onIdle?: () => Promise<void>;
   log: (line: string) => void;
+  /**
+   * Asks the sender to stop (SIGTERM: a restart, an upgrade): it ends the pass
+   * under way (an answer given up on could mean events sent twice), then
+   * leaves without waiting.
+   */
+  stop?: AbortSignal;
   /** Jitter source, injected by tests. */
   random?: () => number;
 }
@@ -95,8 +101,9 @@ export async function runSender(options: SenderOptions): Promise<SenderReport> {
   let failures = 0;
   let onIdle = options.onIdle;
   let idleSince: number | undefined;
+  const { stop } = options;
   try {
-    while (lock) {
+    while (lock && !stop?.aborted) {
       const summary = await options.pass(deadlineIn(options.passBudgetMs));
       report.passes++;
       report.sent += summary.sent;
@@ -109,10 +116,11 @@ export async function runSender(options: SenderOptions): Promise<SenderReport> {
         onIdle = undefined;
         idleSince ??= performance.now();
         const left = options.lingerMs - (performance.now() - idleSince);
-        if (await watch.next(Math.min(left, options.passEveryMs ?? Infinity))) {
+        if (await watch.next(Math.min(left, options.passEveryMs ?? Infinity), stop)) {
           idleSince = undefined; // work came: stay sender_idle from the next empty spool
           continue;
         }
+        if (stop?.aborted) break;
         if (performance.now() - idleSince < options.lingerMs) continue; // a periodic pass
         await options.wakes?.close();
         lock = await leave(dir, options.lock, lock);
@@ -128,7 +136,7 @@ export async function runSender(options: SenderOptions): Promise<SenderReport> {
       }
       // Full jitter, so that a fleet recovering from an outage does not retry in step.
       const cap = Math.min(MAX_PAUSE_MS, 1000 * 2 ** failures++);
-      await sleep((options.random ?? Math.random)() * cap);
+      await sleep((options.random ?? Math.random)() * cap, stop);
     }
   } catch (error) {
     options.log(`sender stopped: ${messageOf(error)}`);
@@ -171,9 +179,13 @@ function spoolWatch(dir: string) {
     wake() {
       knocked.resolve();
     },
-    /** Whether records appeared within `ms`. */
-    async next(ms: number): Promise<boolean> {
+    /** Whether records appeared within `ms` (false at once when `stop` is aborted). */
+    async next(ms: number, stop?: AbortSignal): Promise<boolean> {
       const end = performance.now() + ms;
+      const stopped = new Promise<"stop">((resolve) => {
+        if (stop?.aborted) resolve("stop");
+        stop?.addEventListener("abort", () => resolve("stop"), { once: true });
+      });
       for (;;) {
         // Look at most once a minute without an event, and re-check after every one:
         // this process's own writes wake the watcher too.
@@ -185,8 +197,10 @@ function spoolWatch(dir: string) {
           pending.then(() => "event" as const),
           knocked.promise.then(() => "knock" as const),
           new Promise<false>((r) => timer = setTimeout(() => r(false), wait)),
+          stopped,
         ]);
         clearTimeout(timer);
+        if (woke === "stop") return false;
         if (woke === "event") pending = undefined;
         if (woke === "knock") knocked = Promise.withResolvers<void>();
         if ((await spoolList(dir)).length > 0) return true;

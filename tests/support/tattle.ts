@@ -147,6 +147,8 @@ export interface RunningTattle extends AsyncDisposable {
   exited: () => boolean;
   /** Everything it wrote to stderr, once it has exited. */
   stderr: Promise<string>;
+  /** How it ended. */
+  status: Promise<Deno.CommandStatus>;
 }
 
 /** Starts tattle with `args`, as {@link runTattle} runs it, without waiting for it. */
@@ -166,12 +168,13 @@ export async function startTattle(
     stderr: "piped",
   }).spawn();
   let exited = false;
-  const status = child.status.then(() => void (exited = true));
+  const status = child.status.then((status) => (exited = true, status));
   const stderr = new Response(child.stderr).text();
   return {
     pid: child.pid,
     exited: () => exited,
     stderr,
+    status,
     async [Symbol.asyncDispose]() {
       if (!exited) child.kill("SIGTERM");
       await status;
