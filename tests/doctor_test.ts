@@ -1,8 +1,10 @@
+import { BINARY } from "../lib/config/paths.ts";
 import assert from "node:assert/strict";
 import { FAKE_DOCUMENT } from "./fakes/imds.ts";
 import { refusedUrl } from "./fakes/silent.ts";
 import { scenario } from "./support/scenario.ts";
-import { MARKER, tattleLine } from "../lib/setup/pam_stack.ts";
+import { tattleLine } from "../lib/setup/pam_line.ts";
+import { MARKER } from "../lib/setup/pam_stack.ts";
 import { notRoot } from "./support/requires.ts";
 import { runTattle, WITHOUT_NAME_SERVICE } from "./support/tattle.ts";
 import { closeImdsToOthers } from "./support/imds_firewall.ts";
@@ -12,7 +14,7 @@ import { withSenderAccount } from "./support/sender_account.ts";
 async function goodPamStack(
   root: string,
   sshd = `@include common-session\n${MARKER}\n${
-    tattleLine("/usr/local/bin/tattle", "/etc/tattle/config.json")
+    tattleLine(BINARY, "/etc/tattle/config.json")
   }\nsession required pam_env.so\n`,
 ) {
   await Deno.mkdir(`${root}/etc/pam.d`, { recursive: true });

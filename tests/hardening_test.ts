@@ -1,5 +1,6 @@
 /** Security hardening: untrusted environment, trusted configuration, least privilege, syslog. */
 
+import { BINARY, HAND_INSTALLED_BINARY } from "../lib/config/paths.ts";
 import assert from "node:assert/strict";
 import { PERMISSION_SET, permissionFlags } from "../lib/cli/permissions.ts";
 import { startFakeEventBridge } from "./fakes/eventbridge.ts";
@@ -146,8 +147,10 @@ Deno.test("the permission set: no all, no ffi, run only tattle itself and id", (
   // tattle itself (the detached sender), and coreutils' id (the name service lookup); no
   // setpriv: the runtime checks only the program it starts, and setpriv runs any other.
   // loginctl: the sender's reconciliation reads logind's sessions.
+  // Both places tattle is installed: the package's, and hand installs' before it.
   assert.deepEqual(PERMISSION_SET.run, [
-    "/usr/local/bin/tattle",
+    BINARY,
+    HAND_INSTALLED_BINARY,
     "/usr/bin/id",
     "/usr/bin/loginctl",
   ]);

@@ -5,7 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { LIFTED_LIMITS, MARKER, PRLIMIT } from "../lib/setup/pam_stack.ts";
+import { LIFTED_LIMITS, PRLIMIT } from "../lib/setup/pam_line.ts";
+import { MARKER } from "../lib/setup/pam_stack.ts";
 import { runTattle } from "./support/tattle.ts";
 
 /** What this machine's /etc/pam.d holds, the base of the stock-stack tests. */
@@ -13,7 +14,7 @@ const SYSTEM_PAM_D = "/etc/pam.d";
 
 const LINE = `session optional pam_exec.so quiet ${PRLIMIT} ${
   LIFTED_LIMITS.join(" ")
-} -- /usr/local/bin/tattle --config /etc/tattle/config.json`;
+} -- /usr/sbin/tattle --config /etc/tattle/config.json`;
 
 /** A Debian-like stack without user_readenv. */
 const DEBIAN_LIKE = `# PAM configuration for the Secure Shell service

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { SETUP_LINE } from "../setup/pam_line.ts";
 import { usageError } from "../util/errors.ts";
 import { array, type Infer, integer, literal, object, optional, string } from "../util/shape.ts";
 import type { EnvReader } from "./environment.ts";
@@ -82,7 +83,7 @@ export function readSession(env: EnvReader): Session {
     const shown = type === undefined ? "unset" : JSON.stringify(type.slice(0, 64));
     throw usageError(
       `PAM_TYPE is ${shown}, not open_session or close_session: ` +
-        "tattle belongs in the PAM session stack (session optional pam_exec.so /usr/local/bin/tattle)",
+        `tattle belongs in the sshd PAM session stack: run tattle setup --pam, which adds ${SETUP_LINE}`,
     );
   }
   const truncated: string[] = [];

@@ -6,6 +6,7 @@
 
 import { formatOptions, type OptionSpecs } from "./args.ts";
 import type { Command } from "./command.ts";
+import { SETUP_LINE } from "../setup/pam_line.ts";
 
 /** `tattle --help`. */
 export function toolHelp(commands: Array<Pick<Command, "name" | "summary">>): string {
@@ -14,7 +15,7 @@ export function toolHelp(commands: Array<Pick<Command, "name" | "summary">>): st
 
 Reports SSH session opens and closes to Amazon EventBridge. PAM runs it, as
 tattle setup --pam writes it in /etc/pam.d/sshd:
-  session optional pam_exec.so quiet /usr/bin/prlimit ... -- /usr/local/bin/tattle --config /etc/tattle/config.json
+  ${SETUP_LINE}
 
 Commands:
 ${commands.map((c) => `  ${c.name.padEnd(width)}${c.summary}`).join("\n")}

@@ -5,6 +5,7 @@
  */
 
 import { command } from "../cli/command.ts";
+import { BINARY } from "../config/paths.ts";
 import { isScriptMode } from "../host/script_mode.ts";
 import { setupHost } from "../setup/install.ts";
 import { EXIT, usageError } from "../util/errors.ts";
@@ -43,7 +44,7 @@ export const setup = command({
       uninstall,
       disableUserReadenv,
       // Under `deno run` the executable is deno: the line names the installed binary.
-      binary: isScriptMode() ? "/usr/local/bin/tattle" : Deno.execPath(),
+      binary: isScriptMode() ? BINARY : Deno.execPath(),
     });
     for (const action of actions) ctx.print(`tattle setup: ${action}`);
     return EXIT.OK;

@@ -16,6 +16,15 @@
 
 import type { Config } from "./config.ts";
 
+/** Where the package installs tattle: the PAM line, the units and the docs name it. */
+export const BINARY = "/usr/sbin/tattle";
+
+/**
+ * Where hosts installed by hand before the package had it: still allowed
+ * to run (a hook without systemd starts tattle itself as the sender).
+ */
+export const HAND_INSTALLED_BINARY = "/usr/local/bin/tattle";
+
 /** The socket hooks connect to, to wake the sender service (tattle-sender.socket). */
 export function senderSocket(config: Pick<Config, "runtime_dir">): string {
   return `${config.runtime_dir}/sender.sock`;

@@ -12,13 +12,12 @@ import {
   hasUnmarkedTattleLine,
   parsePamFile,
   placeTattleLine,
-  PRLIMIT,
-  tattleLine,
   uninstallFromPamFile,
 } from "./pam_stack.ts";
 import { readPamStack, userReadenvFindings } from "./pam_stack_file.ts";
 import { PASSWD, SENDER_ACCOUNT, senderAccount } from "../host/accounts.ts";
 import { prepareDirectories } from "./directories.ts";
+import { PRLIMIT, tattleLine } from "./pam_line.ts";
 
 /** Where setup puts things, relative to the root. */
 export const PAM_SSHD = "/etc/pam.d/sshd";

@@ -31,22 +31,6 @@ export const MARKER = "# added by tattle setup; removed by tattle setup --uninst
 export const READENV_MARKER =
   "# tattle setup --disable-user-readenv set user_readenv=0 below; --uninstall restores: ";
 
-/** Where util-linux's prlimit is; the PAM line starts tattle through it. */
-export const PRLIMIT = "/usr/bin/prlimit";
-
-/**
- * Limits lifted for tattle alone. V8 reserves more than 32 GiB of address
- * space at start and needs about 1 GiB of data and 1 MiB of stack, and a
- * file size limit kills the spool write, so a user's limits.conf (applied
- * by pam_limits to sshd, and so to the close hook) would stop tattle.
- */
-export const LIFTED_LIMITS = [
-  "--as=unlimited",
-  "--data=unlimited",
-  "--fsize=unlimited",
-  "--stack=8388608",
-];
-
 const DIRECTIVE = /^(-?)(auth|account|session|password)\s+(\[[^\]]*\]|\S+)\s+(\S+)\s*(.*)$/;
 const AT_INCLUDE = /^@include\s+(\S+)$/;
 
@@ -93,13 +77,6 @@ export function userReadenvDirectives(directives: PamDirective[]): PamDirective[
   return directives.filter((d) =>
     !d.includes && moduleName(d.module) === "pam_env.so" && d.args.includes("user_readenv=1")
   );
-}
-
-/** The session line that runs `binary` through prlimit, quiet so users never see its failures. */
-export function tattleLine(binary: string, configPath: string): string {
-  return `session optional pam_exec.so quiet ${PRLIMIT} ${
-    LIFTED_LIMITS.join(" ")
-  } -- ${binary} --config ${configPath}`;
 }
 
 /** Whether a session line runs tattle that `tattle setup` did not add. */

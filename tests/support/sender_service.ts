@@ -8,6 +8,7 @@
  */
 
 import type { LocalAccount } from "../../lib/host/accounts.ts";
+import { BINARY } from "../../lib/config/paths.ts";
 import { ROOT } from "./tattle.ts";
 
 const STAND_IN_PID1 = new URL("./socket_unit.py", import.meta.url).pathname;
@@ -47,11 +48,7 @@ export async function senderService(
     throw new Error(`the service's User= is ${service.get("User")}, not ${options.account.name}`);
   }
   const argv = service.get("ExecStart")!.split(/\s+/).map((arg) =>
-    arg === "/usr/local/bin/tattle"
-      ? options.standIn
-      : arg === "/etc/tattle/config.json"
-      ? options.configPath
-      : arg
+    arg === BINARY ? options.standIn : arg === "/etc/tattle/config.json" ? options.configPath : arg
   );
   const log = `${options.socketPath}.runs`;
   const child = new Deno.Command("/usr/bin/python3", {

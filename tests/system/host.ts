@@ -11,6 +11,7 @@
  */
 
 import { createHash } from "node:crypto";
+import { BINARY } from "../../lib/config/paths.ts";
 import { runTattle } from "../support/tattle.ts";
 export { writeStandIn } from "../support/stand_in.ts";
 
@@ -251,7 +252,7 @@ export async function startSshd(
  * binary path becomes the stand-in and the config path the test's.
  */
 export function forThisCheckout(stack: string, standIn: string, configPath: string): string {
-  return stack.replaceAll("/usr/local/bin/tattle", standIn).replaceAll(
+  return stack.replaceAll(BINARY, standIn).replaceAll(
     "/etc/tattle/config.json",
     configPath,
   );

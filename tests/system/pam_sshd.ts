@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { tattleLine } from "../../lib/setup/pam_stack.ts";
+import { tattleLine } from "../../lib/setup/pam_line.ts";
 import { scenario } from "../support/scenario.ts";
 import {
   Cleanups,
