@@ -120,4 +120,20 @@ Deno.test("SIGTERM (a restart, an upgrade): the sender ends the PutEvents under 
     assert.equal(flush.code, 0, flush.stderr);
     assert.equal(s.deliveredIds().length, 1);
   });
+  await t.step("retrying an outage: it leaves at once, the event kept", async () => {
+    s.events.answerDelayMs = 0;
+    s.events.fault = "500";
+    await using resident = await s.startSender(["--sender-idle=0"]);
+    assert(await s.until(() => senderPids(s.home.configPath).length === 1), "it runs");
+    const result = await s.run(pamEnv({ PAM_USER: "bob" }));
+    assert.equal(result.code, 0, result.stderr);
+    const before = s.events.requestCount;
+    assert(await s.until(() => s.events.requestCount > before + 1, 10_000), "it retries");
+    const asked = performance.now();
+    Deno.kill(resident.pid, "SIGTERM");
+    const { code } = await resident.status;
+    assert.equal(code, 75, await resident.stderr);
+    assert(performance.now() - asked < 2000, `left after ${performance.now() - asked} ms`);
+    assert.equal(s.spooled().length, 1, "the event waits for the next sender");
+  });
 });

@@ -19,7 +19,7 @@
  * @module
  */
 
-import { type Deadline, deadlineIn, sleep } from "../util/deadline.ts";
+import { type Deadline, deadlineIn, sleep, untilStopped } from "../util/deadline.ts";
 import { messageOf } from "../util/errors.ts";
 import type { FlushSummary } from "./flush.ts";
 import { lockWithin, openLock, type SenderLock, tryLock } from "./lock.ts";
@@ -58,9 +58,9 @@ export interface SenderOptions {
   onIdle?: () => Promise<void>;
   log: (line: string) => void;
   /**
-   * Asks the sender to stop (SIGTERM: a restart, an upgrade): it ends the pass
-   * under way (an answer given up on could mean events sent twice), then
-   * leaves without waiting.
+   * Asks the sender to stop (SIGTERM: a restart, an upgrade): it waits for the
+   * PutEvents under way (an answer given up on could mean events sent twice),
+   * starts no other, and leaves.
    */
   stop?: AbortSignal;
   /** Jitter source, injected by tests. */
@@ -104,7 +104,7 @@ export async function runSender(options: SenderOptions): Promise<SenderReport> {
   const { stop } = options;
   try {
     while (lock && !stop?.aborted) {
-      const summary = await options.pass(deadlineIn(options.passBudgetMs));
+      const summary = await options.pass(untilStopped(deadlineIn(options.passBudgetMs), stop));
       report.passes++;
       report.sent += summary.sent;
       report.remaining = summary.remaining;

@@ -45,6 +45,29 @@ export function deadlineIn(ms: number): Deadline {
   return deadlineAt(performance.now() + ms);
 }
 
+/**
+ * `deadline`, or sooner when `stop` aborts: what is under way finishes (its
+ * own step deadline stands), nothing new starts.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { deadlineIn, untilStopped } from "./deadline.ts";
+ * const stop = new AbortController();
+ * const deadline = untilStopped(deadlineIn(60_000), stop.signal);
+ * stop.abort();
+ * assert.equal(deadline.remaining(), 0);
+ * assert.equal(deadline.signal.aborted, true);
+ * ```
+ */
+export function untilStopped(deadline: Deadline, stop: AbortSignal | undefined): Deadline {
+  if (!stop) return deadline;
+  return {
+    signal: AbortSignal.any([deadline.signal, stop]),
+    remaining: () => stop.aborted ? 0 : deadline.remaining(),
+  };
+}
+
 /** A deadline for one step: `ms`, or less when `within` ends sooner. */
 export function stepDeadline(ms: number, within: Deadline): Deadline {
   return deadlineIn(Math.min(ms, within.remaining()));
