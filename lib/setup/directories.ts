@@ -28,14 +28,13 @@ export async function prepareDirectories(
   for (const entry of layout(config)) {
     const path = `${root}${entry.path}`;
     const owner = entry.owner === "sender" && sender ? sender : { uid: 0, gid: 0 };
-    const parent = path.slice(0, path.lastIndexOf("/")) || "/";
-    await Deno.mkdir(parent, { recursive: true, mode: 0o755 });
     const before = await Deno.lstat(path).catch(() => undefined);
     if (before?.isSymlink) throw new Error(`${path} is a symlink: remove it, then run setup again`);
-    if (entry.type === "d") {
-      await Deno.mkdir(path, { recursive: true, mode: entry.mode });
-    } else if (!before) {
-      (await Deno.open(path, { write: true, createNew: true, mode: entry.mode })).close();
+    if (!before) {
+      await withParent(path, async () => {
+        if (entry.type === "d") await Deno.mkdir(path, { mode: entry.mode });
+        else (await Deno.open(path, { write: true, createNew: true, mode: entry.mode })).close();
+      });
     }
     await Deno.chmod(path, entry.mode);
     if (entry.path === config.spool_dir && before && (before.uid ?? 0) === 0 && owner.uid !== 0) {
@@ -46,6 +45,21 @@ export async function prepareDirectories(
     done.push(`${path} ready (${entry.mode.toString(8).padStart(4, "0")}, ${who})`);
   }
   return done;
+}
+
+/**
+ * Runs `create`, first making the parent directories (0755) when they are
+ * missing. Only then: the permission set allows writing tattle's own paths,
+ * not /var/spool or /run, which exist on every host.
+ */
+async function withParent(path: string, create: () => Promise<void>): Promise<void> {
+  try {
+    await create();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true, mode: 0o755 });
+    await create();
+  }
 }
 
 /** Hands a root-owned tree to `owner`; it holds only what root wrote. */
