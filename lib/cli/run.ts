@@ -118,8 +118,8 @@ export async function runCli(argv: string[], hook: Command): Promise<ExitCode> {
   }
 }
 
-/** Every option a command takes. */
-function optionsOf(command: Command): OptionSpecs {
+/** Every option a command takes (its help lists them; so does the man page). */
+export function optionsOf(command: Command): OptionSpecs {
   const settings = command.settings ? { ...CONFIG_OPTION, ...SETTINGS_OPTIONS } : {};
   return { ...command.options, ...settings, ...COMMON_OPTIONS };
 }
@@ -132,7 +132,8 @@ async function commandNamed(name: string, hook: Command): Promise<Command> {
   return await COMMANDS[name]();
 }
 
-async function allCommands(hook: Command): Promise<Command[]> {
+/** The hook and every subcommand, in the order help lists them. */
+export async function allCommands(hook: Command): Promise<Command[]> {
   return [hook, ...await Promise.all(Object.values(COMMANDS).map((load) => load()))];
 }
 
