@@ -218,15 +218,32 @@ Deno.test("a line an older setup appended at the end is moved where the environm
   assert.equal(await h.pamText(), DEBIAN_LIKE);
 });
 
-Deno.test("a tattle line setup did not add is left alone, and uninstall keeps it", async () => {
-  const own = `${DEBIAN_LIKE}session optional pam_exec.so /opt/tattle/tattle\n`;
-  await using h = await host(own);
+Deno.test("migration: the original tool's line is replaced by setup's, doctor passes, uninstall restores it", async () => {
+  // The original unbounce/tattle's documented line, as fleets moving from it have it.
+  const original = "session optional pam_exec.so /usr/local/bin/tattle";
+  const own = `${DEBIAN_LIKE}${original}\n`;
+  await using h = await host(own, { pamD: { "common-session": "session required pam_unix.so\n" } });
   const result = await h.setup("--pam");
   assert.equal(result.code, 0, result.stderr);
-  assert.equal(await h.pamText(), own);
-  assert.match(result.stdout, /already runs tattle from a line setup did not add: left as it is/);
+  assert.match(
+    result.stdout,
+    /sshd line 10 ran tattle as setup does not \(session optional pam_exec\.so \/usr\/local\/bin\/tattle\): setup's own line replaces it .*--uninstall restores it/,
+  );
+  const pam = await h.pamText();
+  const running = pam.split("\n").filter((l) => /^session.*pam_exec\.so/.test(l));
+  assert.deepEqual(running, [LINE], "one line runs tattle: setup's");
+  assert(pam.indexOf(LINE) < pam.indexOf("pam_limits.so"), "before the user's state");
+  assert.equal(await Deno.readTextFile(`${h.root}/etc/pam.d/sshd.tattle-backup`), own);
+  const doctor = await runTattle(
+    ["doctor", "--root", h.root, "--identity", "none", "--region", "us-east-1"],
+    {},
+    { read: [h.root] },
+  );
+  assert.match(doctor.stdout, /✓ PAM stack: .*runs tattle through prlimit/);
+  assert.equal((await h.setup("--pam")).code, 0, "a second run");
+  assert.equal(await h.pamText(), pam, "changes nothing more");
   await h.setup("--uninstall");
-  assert.equal(await h.pamText(), own);
+  assert.equal(await h.pamText(), own, "the original bytes");
 });
 
 Deno.test("refusals change nothing: an unparsable file, a missing prlimit", async (t) => {

@@ -107,7 +107,8 @@ export const doctor = command({
     );
     await run.check(
       "PAM stack",
-      "run tattle setup --pam (add --disable-user-readenv when it says so)",
+      "run tattle setup --pam: it puts its own line in place of any other that runs tattle " +
+        "(add --disable-user-readenv when it says so)",
       () => checkPamStack(ctx.values.root ?? "/"),
     );
     const identity = await run.after(

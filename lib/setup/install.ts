@@ -9,9 +9,9 @@ import { DEFAULT_CONFIG_PATH, DEFAULTS } from "../config/config.ts";
 import { configError } from "../util/errors.ts";
 import {
   disableUserReadenv,
-  hasUnmarkedTattleLine,
   parsePamFile,
   placeTattleLine,
+  replaceOtherTattleLines,
   uninstallFromPamFile,
 } from "./pam_stack.ts";
 import { readPamStack, userReadenvFindings } from "./pam_stack_file.ts";
@@ -143,14 +143,19 @@ async function plannedPamFile(
         "so that users' address-space and file-size limits cannot stop it. Nothing was changed",
     );
   }
-  if (hasUnmarkedTattleLine(after)) {
-    notes.push(`${path} already runs tattle from a line setup did not add: left as it is`);
-  } else {
-    const line = tattleLine(options.binary, DEFAULT_CONFIG_PATH);
-    const placed = placeTattleLine(after, line);
-    if (placed !== after) notes.push(`added to ${path}: ${line}`);
-    after = placed;
+  const other = replaceOtherTattleLines(after);
+  for (const { number, line } of other.replaced) {
+    notes.push(
+      `${path} line ${number} ran tattle as setup does not (${line.trim()}): setup's own line ` +
+        "replaces it (kept as a comment there and in the backup; tattle setup --uninstall " +
+        "restores it)",
+    );
   }
+  after = other.text;
+  const line = tattleLine(options.binary, DEFAULT_CONFIG_PATH);
+  const placed = placeTattleLine(after, line);
+  if (placed !== after) notes.push(`added to ${path}: ${line}`);
+  after = placed;
   return { before, after, notes };
 }
 

@@ -27,6 +27,14 @@ export interface PamDirective {
 /** The marker above the line `tattle setup` added. */
 export const MARKER = "# added by tattle setup; removed by tattle setup --uninstall";
 
+/**
+ * The start of the comment a tattle line setup did not add becomes (the
+ * original tool's, an older tattle's, a hand-written one): setup's own line
+ * replaces it, and `--uninstall` puts it back.
+ */
+export const REPLACED_MARKER =
+  "# tattle setup put its own line in place of this one; --uninstall restores: ";
+
 /** The start of the marker above a pam_env line whose user_readenv setup turned off. */
 export const READENV_MARKER =
   "# tattle setup --disable-user-readenv set user_readenv=0 below; --uninstall restores: ";
@@ -79,15 +87,36 @@ export function userReadenvDirectives(directives: PamDirective[]): PamDirective[
   );
 }
 
-/** Whether a session line runs tattle that `tattle setup` did not add. */
-export function hasUnmarkedTattleLine(text: string): boolean {
+/**
+ * The file with every session line that runs tattle and that setup did not
+ * add turned into a {@link REPLACED_MARKER} comment, and those lines.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { REPLACED_MARKER, replaceOtherTattleLines } from "./pam_stack.ts";
+ * const original = "session optional pam_exec.so /usr/local/bin/tattle";
+ * const { text, replaced } = replaceOtherTattleLines(`${original}\n`);
+ * assert.equal(text, `${REPLACED_MARKER}${original}\n`);
+ * assert.deepEqual(replaced, [{ number: 1, line: original }]);
+ * ```
+ */
+export function replaceOtherTattleLines(
+  text: string,
+): { text: string; replaced: Array<{ number: number; line: string }> } {
   const lines = text.split("\n");
-  return lines.some((raw, i) => isTattleLine(raw) && lines[i - 1] !== MARKER);
+  const replaced: Array<{ number: number; line: string }> = [];
+  const out = lines.map((raw, i) => {
+    if (!isTattleLine(raw) || lines[i - 1] === MARKER) return raw;
+    replaced.push({ number: i + 1, line: raw });
+    return `${REPLACED_MARKER}${raw}`;
+  });
+  return { text: out.join("\n"), replaced };
 }
 
 function isTattleLine(raw: string): boolean {
   const line = raw.trim();
-  return line.startsWith("session") && /pam_exec\.so/.test(line) && /\btattle\b/.test(line);
+  return /^-?session\s/.test(line) && /pam_exec\.so/.test(line) && /\btattle\b/.test(line);
 }
 
 /**
@@ -145,7 +174,10 @@ export function disableUserReadenv(text: string, numbers: number[]): string {
   return lines.join("\n");
 }
 
-/** The file without setup's line and with each pam_env line setup changed restored. */
+/**
+ * The file without setup's line, with each pam_env line setup changed and
+ * each tattle line it replaced restored.
+ */
 export function uninstallFromPamFile(text: string): string {
   const out: string[] = [];
   const lines = removeMarkedLines(text.split("\n"));
@@ -153,6 +185,10 @@ export function uninstallFromPamFile(text: string): string {
     if (lines[i].startsWith(READENV_MARKER)) {
       out.push(lines[i].slice(READENV_MARKER.length));
       i++; // the changed line
+      continue;
+    }
+    if (lines[i].startsWith(REPLACED_MARKER)) {
+      out.push(lines[i].slice(REPLACED_MARKER.length));
       continue;
     }
     out.push(lines[i]);
