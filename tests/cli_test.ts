@@ -160,7 +160,7 @@ Deno.test("a config file outside /etc/tattle is refused with what to do", async 
   assertOneErrorLine(
     result,
     78,
-    /config file .* cannot be read: tattle may read its config only under \/etc\/tattle$/,
+    /config file .* is outside what tattle may read \(its permission set.*\): use a path under these; read: \/etc\/tattle, /,
   );
   await Deno.remove(dirname(path), { recursive: true });
 });

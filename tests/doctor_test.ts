@@ -212,3 +212,33 @@ Deno.test("doctor: a name service that does not know root is a failed check, and
   assert.match(result.stdout, /what to do: check nsswitch.conf and the directory service/);
   assert(rows.filter((r) => r[1] === "✓").length >= 4, result.stdout);
 });
+
+Deno.test("doctor: no config file at the default path is reported as absent, the defaults applying", async () => {
+  if (notRoot("a mount namespace hides /etc/tattle")) return;
+  const root = await Deno.makeTempDir({ prefix: "tattle-doctor-" });
+  try {
+    await goodPamStack(root);
+    const result = await runTattle(
+      ["doctor", "--root", root, "--identity", "none", "--region", "us-east-1"],
+      {},
+      {
+        read: [root],
+        under: [
+          "/usr/bin/unshare",
+          "--mount",
+          "--propagation=private",
+          "/bin/sh",
+          "-c",
+          'mkdir -p /etc/tattle && mount -t tmpfs tmpfs /etc/tattle && exec "$0" "$@"',
+        ],
+      },
+    );
+    assert.match(
+      result.stdout,
+      /✓ config: \/etc\/tattle\/config\.json: absent: the defaults apply/,
+    );
+    assert.doesNotMatch(result.stdout, /trusted and valid/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { assertRootReachable } from "../config/reach.ts";
 import { credentialsFor } from "../aws/credentials.ts";
 import { reachAsUnprivileged, roleCredentialsReach, UNPRIVILEGED } from "../aws/imds_reach.ts";
 import { type Identity, staticIdentity } from "../aws/identity.ts";
@@ -65,6 +66,7 @@ export const doctor = command({
       ctx.print(JSON.stringify(await roleCredentialsReach(probe, timeout * 1000)));
       return EXIT.OK;
     }
+    assertRootReachable("doctor", ctx.values.root ?? "/", ["read"]);
     const run = checkRunner(ctx.print);
     const budget = (config: Config): Deadline => deadlineIn(config.timeout * 1000);
 
@@ -76,7 +78,12 @@ export const doctor = command({
         await assertTrusted(config.spool_dir, "spool directory");
         await assertTrusted(config.state_dir, "state directory");
         await assertTrusted(config.runtime_dir, "runtime directory");
-        return { value: config, detail: `${ctx.configPath}: trusted and valid` };
+        const absent = await Deno.lstat(ctx.configPath).then(
+          () => false,
+          (error) => error instanceof Deno.errors.NotFound,
+        );
+        const detail = absent ? "absent: the defaults apply" : "trusted and valid";
+        return { value: config, detail: `${ctx.configPath}: ${detail}` };
       },
     );
     await run.after(

@@ -6,6 +6,7 @@
 
 import { command } from "../cli/command.ts";
 import { BINARY } from "../config/paths.ts";
+import { assertRootReachable } from "../config/reach.ts";
 import { isScriptMode } from "../host/script_mode.ts";
 import { setupHost } from "../setup/install.ts";
 import { EXIT, usageError } from "../util/errors.ts";
@@ -38,6 +39,7 @@ export const setup = command({
     const { pam = false, uninstall = false, root = "/" } = ctx.values;
     const disableUserReadenv = ctx.values["disable-user-readenv"] ?? false;
     if (disableUserReadenv && !pam) throw usageError("--disable-user-readenv goes with --pam");
+    assertRootReachable("setup", root, ["read", "write"]);
     const actions = await setupHost({
       root,
       pam,

@@ -6,6 +6,7 @@
 
 import { type Config, parseConfigFile, resolveConfig, type Settings } from "./config.ts";
 import { configError, messageOf, TattleError } from "../util/errors.ts";
+import { assertPathReachable, assertReachable } from "./reach.ts";
 import { assertTrusted } from "./trust.ts";
 
 /** Reads a file's text; `Deno.readTextFile` in production. */
@@ -26,6 +27,7 @@ export async function loadConfig(
   trust: (path: string, what: string) => Promise<void> = assertTrusted,
 ): Promise<Config> {
   let file: Settings = {};
+  await assertPathReachable("config file", path, ["read"]);
   try {
     const [text] = await Promise.all([readTextFile(path), trust(path, "config file")]);
     file = parseConfigFile(text, path);
@@ -36,13 +38,11 @@ export async function loadConfig(
       throw configError(`config file ${path} does not exist`);
     } else if (error instanceof TattleError) {
       throw error;
-    } else if (error instanceof Deno.errors.NotCapable) {
-      throw configError(
-        `config file ${path} cannot be read: tattle may read its config only under /etc/tattle`,
-      );
     } else {
       throw configError(`config file ${path} cannot be read: ${messageOf(error)}`);
     }
   }
-  return resolveConfig(file, flags, path);
+  const config = resolveConfig(file, flags, path);
+  await assertReachable(config);
+  return config;
 }
