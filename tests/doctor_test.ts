@@ -1,7 +1,8 @@
 import { BINARY } from "../lib/config/paths.ts";
 import assert from "node:assert/strict";
 import { FAKE_DOCUMENT } from "./fakes/imds.ts";
-import { refusedUrl } from "./fakes/silent.ts";
+import { refusedUrl, startSilentServer } from "./fakes/silent.ts";
+import { startFakeEventBridge } from "./fakes/eventbridge.ts";
 import { scenario } from "./support/scenario.ts";
 import { tattleLine } from "../lib/setup/pam_line.ts";
 import { MARKER } from "../lib/setup/pam_stack.ts";
@@ -240,5 +241,60 @@ Deno.test("doctor: no config file at the default path is reported as absent, the
     assert.doesNotMatch(result.stdout, /trusted and valid/);
   } finally {
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("doctor names the URL and the cause of a failed EventBridge or IMDS check, with advice that fits", async (t) => {
+  await using silent = startSilentServer();
+  await using untrusted = startFakeEventBridge({}, { tls: true });
+  const cases: Array<[string, Record<string, unknown>, string, RegExp, RegExp]> = [
+    [
+      "refused",
+      { endpoint_url: refusedUrl() },
+      "EventBridge endpoint",
+      /http:\/\/127\.0\.0\.1:\d+\/?: connection refused/,
+      /what to do: nothing listens at http:\/\/127\.0\.0\.1:\d+\/?: check endpoint_url/,
+    ],
+    [
+      "DNS",
+      { endpoint_url: "https://events.tattle-test.invalid" },
+      "EventBridge endpoint",
+      /https:\/\/events\.tattle-test\.invalid\/?: the host name does not resolve/,
+      /what to do: events\.tattle-test\.invalid does not resolve: check region and endpoint_url/,
+    ],
+    [
+      "TLS",
+      { endpoint_url: untrusted.url },
+      "EventBridge endpoint",
+      /https:\/\/127\.0\.0\.1:\d+\/?: TLS: /,
+      /what to do: the certificate of 127\.0\.0\.1:\d+ is not trusted: for a private endpoint set ca_bundle/,
+    ],
+    [
+      "timeout",
+      { endpoint_url: silent.url },
+      "EventBridge endpoint",
+      /http:\/\/127\.0\.0\.1:\d+\/?: no answer within 1 s/,
+      /what to do: no answer from 127\.0\.0\.1:\d+ within 1 s: allow outbound HTTPS/,
+    ],
+    [
+      "IMDS refused",
+      { imds_endpoint: refusedUrl() },
+      "identity",
+      /IMDS at http:\/\/127\.0\.0\.1:\d+ did not answer: connection refused/,
+      /what to do: nothing serves IMDS at http:\/\/127\.0\.0\.1:\d+: on EC2 turn the metadata endpoint on/,
+    ],
+  ];
+  for (const [name, config, check, failure, advice] of cases) {
+    await t.step(name, async () => {
+      await using s = await doctorScenario();
+      await s.setConfig(config);
+      const result = await s.doctor();
+      assert.equal(result.code, 69, result.stdout);
+      const row = result.stdout.split("\n").find((l) => l.startsWith(`✗ ${check}:`));
+      assert(row, result.stdout);
+      assert.match(row, failure);
+      assert.doesNotMatch(result.stdout, /fetch failed|proxy/);
+      assert.match(result.stdout, advice);
+    });
   }
 });

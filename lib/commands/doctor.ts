@@ -31,8 +31,8 @@ import { buildEvent } from "../event/build.ts";
 import { PRLIMIT } from "../setup/pam_line.ts";
 import { moduleName } from "../setup/pam_stack.ts";
 import { readPamStack, userReadenvFindings } from "../setup/pam_stack_file.ts";
-import { type Deadline, deadlineIn, raceSignal } from "../util/deadline.ts";
-import { EXIT, messageOf } from "../util/errors.ts";
+import { type Deadline, DeadlineError, deadlineIn, raceSignal } from "../util/deadline.ts";
+import { EXIT, messageOf, type NetworkCause, networkCause } from "../util/errors.ts";
 
 /** `tattle doctor`. */
 export const doctor = command({
@@ -133,7 +133,11 @@ export const doctor = command({
           };
         }
         const { fetchIdentity } = await import("../aws/imds.ts");
-        const identity = await fetchIdentity(config.imds_endpoint, budget(config));
+        const identity = await fetchIdentity(config.imds_endpoint, budget(config)).catch(
+          (error) => {
+            throw withFix(error, imdsAdvice(error, config));
+          },
+        );
         return {
           value: identity,
           detail:
@@ -169,7 +173,7 @@ export const doctor = command({
     const endpoint = await run.after(
       credentials && target,
       "EventBridge endpoint",
-      "check outbound HTTPS to the endpoint (security groups, NACLs, VPC endpoint, proxy)",
+      "check outbound HTTPS to the endpoint (security groups, network ACLs, routes, VPC endpoint)",
       async ({ config, region }) => {
         const { resolveEndpoint } = await import("../aws/eventbridge.ts");
         const endpoint = await resolveEndpoint(region, config.endpoint_url);
@@ -184,6 +188,14 @@ export const doctor = command({
           );
           await response.body?.cancel();
           return { value: true, detail: `${endpoint} answered (HTTP ${response.status})` };
+        } catch (error) {
+          const cause = error instanceof DeadlineError
+            ? { kind: "timeout" as const, phrase: `no answer within ${config.timeout} s` }
+            : networkCause(error);
+          throw withFix(
+            new Error(`${endpoint}: ${cause.phrase}`),
+            endpointAdvice(cause.kind, endpoint, config.timeout),
+          );
         } finally {
           client?.close();
         }
@@ -336,7 +348,7 @@ function checkRunner(print: (line: string) => void) {
     } catch (error) {
       failed = true;
       print(`✗ ${name}: ${messageOf(error)} (${ms(started)})`);
-      print(`  what to do: ${fix}`);
+      print(`  what to do: ${(error as { fix?: string })?.fix ?? fix}`);
       return undefined;
     }
   };
@@ -365,4 +377,52 @@ function checkRunner(print: (line: string) => void) {
 
 function ms(started: number): string {
   return `${Math.round(performance.now() - started)} ms`;
+}
+
+/** `error`, carrying the advice that fits it (the check's own advice is the fallback). */
+function withFix(error: unknown, fix: string | undefined): unknown {
+  if (fix !== undefined && error instanceof Error) Object.assign(error, { fix });
+  return error;
+}
+
+/** What to do about an IMDS failure, by its cause. */
+function imdsAdvice(error: unknown, config: Config): string | undefined {
+  const message = messageOf(error);
+  const at = config.imds_endpoint;
+  if (/refused an IMDSv2 token/.test(message)) {
+    return "turn IMDSv2 on for the instance (aws ec2 modify-instance-metadata-options " +
+      "--http-endpoint enabled --http-tokens required); tattle never uses IMDSv1";
+  }
+  if (/answered HTTP/.test(message)) return `check imds_endpoint (${at}): it is not IMDS`;
+  const { kind } = networkCause(error);
+  if (/before the timeout/.test(message) || kind === "timeout") {
+    return `nothing answered at ${at} within ${config.timeout} s: on EC2 check the metadata ` +
+      `options (http-endpoint enabled) and any firewall rule on 169.254.169.254; ${OUTSIDE_EC2_HINT}`;
+  }
+  if (kind === "refused" || kind === "dns" || kind === "unreachable" || kind === "reset") {
+    return `nothing serves IMDS at ${at}: on EC2 turn the metadata endpoint on ` +
+      `(aws ec2 modify-instance-metadata-options --http-endpoint enabled) and check ` +
+      `imds_endpoint; ${OUTSIDE_EC2_HINT}`;
+  }
+  return undefined;
+}
+
+/** What to do when the EventBridge endpoint does not answer, by the cause. */
+function endpointAdvice(kind: NetworkCause, endpoint: string, timeout: number): string {
+  const host = new URL(endpoint).host;
+  switch (kind) {
+    case "dns":
+      return `${host} does not resolve: check region and endpoint_url, and the host's DNS ` +
+        "(in a VPC without internet access, an EventBridge interface endpoint with private DNS)";
+    case "refused":
+      return `nothing listens at ${endpoint}: check endpoint_url (or the VPC endpoint's address)`;
+    case "tls":
+      return `the certificate of ${host} is not trusted: for a private endpoint set ca_bundle ` +
+        "to the PEM file of its CA (tattle trusts the system's CAs and ca_bundle, nothing else)";
+    case "timeout":
+      return `no answer from ${host} within ${timeout} s: allow outbound HTTPS to it ` +
+        "(security groups, network ACLs, routes through a NAT gateway, or a VPC endpoint)";
+    default:
+      return `check the network path to ${host} (security groups, network ACLs, routes)`;
+  }
 }

@@ -69,15 +69,50 @@ export function messageOf(error: unknown): string {
  * ```
  */
 export function networkFailure(error: unknown): string {
+  return networkCause(error).phrase;
+}
+
+/** What kind of network failure an error is: advice depends on it. */
+export type NetworkCause =
+  | "refused"
+  | "dns"
+  | "reset"
+  | "unreachable"
+  | "tls"
+  | "timeout"
+  | "other";
+
+/**
+ * The kind of a failed request, and one phrase for it (the innermost cause
+ * when no kind fits).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { networkCause } from "./errors.ts";
+ * const error = new TypeError("fetch failed", {
+ *   cause: new Error("client error (Connect): invalid peer certificate: UnknownIssuer"),
+ * });
+ * assert.equal(networkCause(error).kind, "tls");
+ * ```
+ */
+export function networkCause(error: unknown): { kind: NetworkCause; phrase: string } {
   const chain: string[] = [];
   for (let e = error; e !== undefined && chain.length < 8; e = (e as Error)?.cause) {
     chain.push(messageOf(e));
   }
   const text = chain.join(": ");
-  if (/connection refused/i.test(text)) return "connection refused";
-  if (/dns error|failed to lookup address/i.test(text)) return "the host name does not resolve";
-  if (/connection reset/i.test(text)) return "connection reset";
-  if (/unreachable/i.test(text)) return "network unreachable";
-  const inner = chain[chain.length - 1] ?? "unknown error";
-  return inner.replace(/^error sending request for url \([^)]*\): /, "");
+  const inner = (chain[chain.length - 1] ?? "unknown error")
+    .replace(/^error sending request for url \([^)]*\): /, "");
+  if (/connection refused/i.test(text)) return { kind: "refused", phrase: "connection refused" };
+  if (/dns error|failed to lookup address/i.test(text)) {
+    return { kind: "dns", phrase: "the host name does not resolve" };
+  }
+  if (/connection reset/i.test(text)) return { kind: "reset", phrase: "connection reset" };
+  if (/unreachable/i.test(text)) return { kind: "unreachable", phrase: "network unreachable" };
+  if (/certificate|tls|ssl|handshake/i.test(text)) return { kind: "tls", phrase: `TLS: ${inner}` };
+  if (/deadline passed|timed? ?out|TimeoutError|aborted/i.test(text)) {
+    return { kind: "timeout", phrase: "no answer before the timeout" };
+  }
+  return { kind: "other", phrase: inner };
 }
