@@ -50,8 +50,19 @@ async function login(ctx: CommandContext<typeof HOOK.options>): Promise<ExitCode
   const config = await ctx.config();
   if (config.trust_environment) restoreAws(environment.aws);
 
-  // 3. The session, as pam_exec describes it.
-  const session = withTamper(readSession(environment.read), environment.tamper);
+  // 3. The session, as pam_exec describes it. Run by hand (a terminal, a dry
+  //    run), the environment is an operator's shell: its runtime variables are
+  //    said as such, not reported as tamper. No user can make pam_exec's hook
+  //    either.
+  const byHand = ctx.values["dry-run"] === true || Deno.stderr.isTerminal();
+  if (byHand && environment.runtime.length > 0) {
+    stderrLine(
+      "tattle: note: run by hand, not by pam_exec: the environment is a shell's, and its runtime " +
+        `variables (${environment.runtime.join(", ")}) are not reported as tamper`,
+    );
+  }
+  const tamper = byHand ? environment.tamper : [...environment.tamper, ...environment.runtime];
+  const session = withTamper(readSession(environment.read), tamper.sort());
 
   // 4. Capture it: a new event_id, the time PAM called tattle, the cached
   //    identity, and for a close what its open recorded. Or nothing, when
@@ -100,7 +111,13 @@ async function dryRun(
   const deadline = deadlineIn(config.timeout * 1000);
   const identity = record.identity ?? await resolveIdentity(config, deadline, ctx.log);
   const event = await buildEvent(record, identity, config, VERSION);
-  ctx.print(JSON.stringify(putEventsEntry(event, config.event_bus)));
+  const entry = putEventsEntry(event, config.event_bus);
+  // For a terminal, readable: the Detail as the object it encodes. Piped, the entry as sent.
+  ctx.print(
+    Deno.stdout.isTerminal()
+      ? JSON.stringify({ ...entry, Detail: JSON.parse(entry.Detail) }, null, 2)
+      : JSON.stringify(entry),
+  );
   return EXIT.OK;
 }
 

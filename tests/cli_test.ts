@@ -329,3 +329,50 @@ Deno.test("an extra_detail key that tattle now sets itself: events still go, wit
   assert.equal(detail.username, "root");
   assert.equal(detail.uid, 0, "the name service's uid, a number, not the config's string");
 });
+
+Deno.test("run by hand: a shell's runtime variables are said as such, not reported as tamper", async () => {
+  const shell = {
+    NODE_EXTRA_CA_CERTS: "/etc/ssl/extra.pem",
+    SSL_CERT_FILE: "/etc/ssl/certs/ca-certificates.crt",
+    RUST_BACKTRACE: "1",
+  };
+  const result = await runTattle(
+    ["--dry-run", "--identity", "none", "--region", "us-east-1"],
+    pamEnv(shell),
+  );
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(JSON.parse(JSON.parse(result.stdout).Detail).tamper, undefined);
+  assert.match(
+    result.stderr,
+    /^tattle: note: run by hand, not by pam_exec: the environment is a shell's, and its runtime variables \(NODE_EXTRA_CA_CERTS, RUST_BACKTRACE, SSL_CERT_FILE\) are not reported as tamper\n$/,
+  );
+  // The same variables reaching the hook under pam_exec: tamper, named.
+  await using s = await scenario();
+  const hook = await s.run(pamEnv(shell));
+  assert.equal(hook.code, 0, hook.stderr);
+  assert.deepEqual(s.events.received[0].detail.tamper, [
+    "NODE_EXTRA_CA_CERTS",
+    "RUST_BACKTRACE",
+    "SSL_CERT_FILE",
+  ]);
+  assert.doesNotMatch(hook.stderr, /note/);
+});
+
+Deno.test("--dry-run in a terminal prints the entry readably, its Detail as an object", async () => {
+  // A pseudo-terminal for tattle's stdout and stderr, as an operator's shell gives it.
+  const inPty = [
+    "/usr/bin/python3",
+    "-c",
+    "import pty, sys; sys.exit(pty.spawn(sys.argv[1:]) >> 8)",
+  ];
+  const result = await runTattle(
+    ["--dry-run", "--identity", "none", "--region", "us-east-1"],
+    pamEnv(),
+    { under: inPty },
+  );
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+  const printed = result.stdout.replaceAll("\r\n", "\n");
+  const entry = JSON.parse(printed.slice(printed.indexOf("{")));
+  assert.equal(entry.Detail.username, "alice");
+  assert.match(printed, /^ {2}"Detail": \{\n {4}"username": "alice",$/m);
+});

@@ -66,9 +66,12 @@ Deno.test("assertReachable asks for what each setting needs, and names the first
     asked.join(),
   );
   await assert.rejects(
-    assertReachable({ ...DEFAULTS, ca_bundle: "/srv/ca.pem" }, (_, path) => path !== "/srv/ca.pem"),
+    assertReachable(
+      { ...DEFAULTS, state_dir: "/srv/state" },
+      (access, path) => !(access === "write" && path === "/srv/state"),
+    ),
     (error: unknown) =>
       error instanceof TattleError && error.exitCode === EXIT.CONFIG &&
-      /^ca_bundle \/srv\/ca\.pem is outside what tattle may read /.test(error.message),
+      /^state_dir \/srv\/state is outside what tattle may write /.test(error.message),
   );
 });

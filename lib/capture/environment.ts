@@ -111,11 +111,13 @@ function decodeDebugString(body: string): Uint8Array | undefined {
 export interface HookEnvironment {
   /** Reads the environment, each PAM item as pam_exec set it. */
   read: EnvReader;
-  /**
-   * Sorted names that show someone tried to steer the hook: PAM items that
-   * occur more than once, and runtime or loader variables (names only).
-   */
+  /** Sorted names of PAM items that occur more than once: someone planted a copy. */
   tamper: string[];
+  /**
+   * Sorted names of runtime or loader variables the runtime did not set: under
+   * pam_exec someone tried to steer the hook; run by hand, a shell's own.
+   */
+  runtime: string[];
   /** The AWS_* variables that were removed, for a config that trusts the environment. */
   aws: Record<string, string>;
 }
@@ -154,9 +156,7 @@ export function takeHookEnvironment(expected: ReadonlySet<string>): HookEnvironm
   }
   const present = new Set(Object.keys(listed));
   for (const name of KNOWN_RUNTIME_VARIABLES) if (isSetButNotUtf8(name)) present.add(name);
-  for (const name of present) {
-    if (isRuntimeVariable(name) && !expected.has(name)) tamper.add(name);
-  }
+  const runtime = [...present].filter((name) => isRuntimeVariable(name) && !expected.has(name));
   const aws: Record<string, string> = {};
   for (const [name, value] of Object.entries(listed)) {
     if (isAwsVariable(name)) aws[name] = value;
@@ -164,7 +164,7 @@ export function takeHookEnvironment(expected: ReadonlySet<string>): HookEnvironm
   }
   // Listed by name too: a value that is not UTF-8 hides a name from toObject.
   for (const name of KNOWN_RUNTIME_VARIABLES) Deno.env.delete(name);
-  return { read, tamper: [...tamper].sort(), aws };
+  return { read, tamper: [...tamper].sort(), runtime: runtime.sort(), aws };
 }
 
 function isSetButNotUtf8(name: string): boolean {

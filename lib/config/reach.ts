@@ -14,14 +14,15 @@ import { configError, type TattleError } from "../util/errors.ts";
 
 type Access = "read" | "write";
 
-/** What each path setting needs. */
+/**
+ * What each directory setting needs. Not the files that only add to
+ * delivery (syslog_socket, metrics_file: their failure is a warning, and must
+ * not stop a login's event from being spooled).
+ */
 export const PATH_SETTINGS = {
   spool_dir: ["read", "write"],
   state_dir: ["read", "write"],
   runtime_dir: ["read", "write"],
-  ca_bundle: ["read"],
-  metrics_file: ["read", "write"],
-  syslog_socket: ["read", "write"],
 } as const satisfies Partial<Record<keyof Config, readonly Access[]>>;
 
 /** Whether the runtime grants `access` to `path`. */
