@@ -7,7 +7,7 @@
 
 import type { Command } from "../lib/cli/command.ts";
 import { commandHelp, toolHelp } from "../lib/cli/help.ts";
-import { allCommands, optionsOf } from "../lib/cli/run.ts";
+import { allCommands } from "../lib/cli/run.ts";
 import { HOOK } from "../lib/commands/hook.ts";
 
 /** Text as roff shows it literally: backslashes escaped, no line read as a request. */
@@ -26,7 +26,7 @@ export async function manPage(version: string, date: string): Promise<string> {
     [
       `.SS ${command.name === hook.name ? "tattle (the hook)" : `tattle ${command.name}`}`,
       ".nf",
-      roffLiteral(commandHelp(command, optionsOf(command))),
+      roffLiteral(commandHelp(command)),
       ".fi",
     ].join("\n");
   return [

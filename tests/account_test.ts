@@ -33,8 +33,9 @@ function assertNothing(s: Scenario, result: { code: number; stderr: string; stdo
   assert.deepEqual(senderPids(s.home.configPath), [], "no sender");
 }
 
-Deno.test("a real user in a group made for the test: uid and groups in the delivered event", async (t) => {
-  if (notRoot(MAKES_USERS)) return;
+Deno.test("a real user in a group made for the test: uid and groups in the delivered event", {
+  ignore: notRoot(MAKES_USERS),
+}, async (t) => {
   await using user = await localUser();
   const expected = { uid: user.uid, groups: [user.group, user.name].sort() };
   for (const mode of ["inline", "background"] as const) {
@@ -53,8 +54,9 @@ Deno.test("a real user in a group made for the test: uid and groups in the deliv
   }
 });
 
-Deno.test("tattle flush, under the permission set, looks a batch of users up together", async (t) => {
-  if (notRoot(MAKES_USERS)) return;
+Deno.test("tattle flush, under the permission set, looks a batch of users up together", {
+  ignore: notRoot(MAKES_USERS),
+}, async (t) => {
   await using user = await localUser();
   // The batch's own answer, then the user-by-user fallback (tests/nss_test.ts counts the runs).
   const cases: Array<[string, string[]]> = [
@@ -91,8 +93,9 @@ Deno.test("a user the name service does not know still produces an event, withou
   assert(!("uid" in detail) && !("groups" in detail), JSON.stringify(detail));
 });
 
-Deno.test("ignore.users, ignore.services, ignore.groups: nothing at all, exit 0", async (t) => {
-  if (notRoot(MAKES_USERS)) return;
+Deno.test("ignore.users, ignore.services, ignore.groups: nothing at all, exit 0", {
+  ignore: notRoot(MAKES_USERS),
+}, async (t) => {
   await using user = await localUser();
   const cases = [
     { rule: { users: ["ansible"] }, env: pamEnv({ PAM_USER: "ansible" }) },
@@ -130,8 +133,9 @@ Deno.test("ignore.users, ignore.services, ignore.groups: nothing at all, exit 0"
   });
 });
 
-Deno.test("a forged PAM_USER copy is neither ignored nor reported under the forged name", async (t) => {
-  if (notRoot(MAKES_USERS)) return;
+Deno.test("a forged PAM_USER copy is neither ignored nor reported under the forged name", {
+  ignore: notRoot(MAKES_USERS),
+}, async (t) => {
   await using user = await localUser();
   for (
     const [name, rule, forged] of [

@@ -120,12 +120,12 @@ Deno.test("each command takes only its own options, and says its usage", async (
 
 Deno.test("tattle COMMAND --help prints that command's options and exit codes", async (t) => {
   const cases: Array<[string, RegExp[], RegExp[]]> = [
-    ["hook", [/--dry-run/, /--detail-type VALUE/, /Exit codes: 0 .*75 spooled/], [/--pam/]],
+    ["hook", [/--dry-run/, /--detail-type,/, /Exit codes: 0 [\s\S]*75 spooled/], [/--pam/]],
     ["flush", [/--config PATH/, /--requeue-failed/, /65 failed\/ holds events/, /69 the oldest/], [
       /--dry-run/,
       /--pam/,
     ]],
-    ["sender", [/--sender-idle NUMBER/, /User=tattle/], [/--dry-run/, /--linger/, /--resident/]],
+    ["sender", [/--sender-idle,/, /User=tattle/], [/--dry-run/, /--linger/, /--resident/]],
     ["status", [/--json/, /69 the oldest spooled event is older than alert_after/], [/--pam/]],
     ["setup", [/--disable-user-readenv/, /--root DIR/], [/--config/, /--region/]],
     ["doctor", [/--send-test/, /--root DIR/, /69 a check failed/], [/--pam\b/]],
@@ -148,4 +148,24 @@ Deno.test("tattle COMMAND --help prints that command's options and exit codes", 
       assert.match(result.stdout, new RegExp(`\\n  ${name} +\\S`));
     }
   });
+});
+
+Deno.test("every --help fits in 100 columns, its own options before the shared config flags", async (t) => {
+  for (
+    const args of [
+      ["--help"],
+      ...["hook", "flush", "sender", "status", "setup", "doctor"].map((c) => [c, "--help"]),
+    ]
+  ) {
+    await t.step(args.join(" "), async () => {
+      const result = await runTattle(args, {});
+      assert.equal(result.code, 0, result.stderr);
+      const wide = result.stdout.split("\n").filter((line) => line.length > 100);
+      assert.deepEqual(wide, []);
+      const own = result.stdout.indexOf("Options:");
+      const config = result.stdout.indexOf("Config:");
+      if (args[0] !== "--help") assert(own > 0, "its own options");
+      if (config >= 0) assert(config > own, "the config flags after its own");
+    });
+  }
 });

@@ -9,7 +9,7 @@ import {
   shadowedDetailKeys,
 } from "../lib/config/config.ts";
 import { flagOf, SETTING_DOCS, SETTINGS } from "../lib/config/settings.ts";
-import { configTable, MARKERS } from "../tools/config_table.ts";
+import { configKeys, MARKERS } from "../tools/config_keys.ts";
 import { ROOT } from "./support/tattle.ts";
 import { loadConfig } from "../lib/config/file.ts";
 import { EXIT, TattleError } from "../lib/util/errors.ts";
@@ -158,11 +158,13 @@ Deno.test("an unreadable or invalid file is an error even at the default path", 
   await assert.rejects(loadConfig(PATH, false, {}, invalid, trusted), /"timeout" must be a number/);
 });
 
-Deno.test("the README's config table is the one generated from the declaration (deno task docs)", async () => {
+Deno.test("the README's config keys are the ones generated from the declaration (deno task docs)", async () => {
   const readme = await Deno.readTextFile(`${ROOT}README.md`);
   const start = readme.indexOf(MARKERS[0]) + MARKERS[0].length;
   const end = readme.indexOf(MARKERS[1]);
-  assert.equal(readme.slice(start, end).trim(), configTable());
+  // deno fmt wraps the list: compared word for word.
+  const words = (text: string) => text.trim().split(/\s+/).join(" ");
+  assert.equal(words(readme.slice(start, end)), words(configKeys()));
 });
 
 Deno.test("every key is documented, and has a flag or says why not", () => {

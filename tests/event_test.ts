@@ -150,13 +150,16 @@ Deno.test("the longest inputs stay within EventBridge's entry size limit", async
   ]);
 });
 
-Deno.test("every Detail field tattle declares is in the README's Detail table", async () => {
+Deno.test("every Detail field tattle declares is in the README's list of Detail fields", async () => {
   const readme = await Deno.readTextFile(`${ROOT}README.md`);
-  const table = readme.slice(
-    readme.indexOf("| Detail field"),
-    readme.indexOf("\n\n", readme.indexOf("| Detail field")),
-  );
+  const start = readme.indexOf("<!-- detail fields -->");
+  const end = readme.indexOf("<!-- end of detail fields -->");
+  assert(start > 0 && end > start, "the README marks its list of Detail fields");
+  const items = readme.slice(start, end).split("\n").filter((line) => line.startsWith("- "));
   for (const field of RESERVED_DETAIL_FIELDS) {
-    assert(table.includes(`\`${field}\``), `README's Detail table has no row for ${field}`);
+    assert(
+      items.some((item) => item.match(/^- ([^:]*):/)?.[1].includes(`\`${field}\``)),
+      `the README's list of Detail fields has no item for ${field}`,
+    );
   }
 });

@@ -77,44 +77,54 @@ async function serviceHost(config: Record<string, unknown> = {}) {
   }
 }
 
-Deno.test("a burst of 30 logins on a systemd host: the socket starts the service once, as tattle; each event once; the hooks start nothing", async () => {
-  if (notRoot("the sender's account and a mount namespace")) return;
-  await using h = await serviceHost({ sender_idle: 30 });
-  const results = await Promise.all(Array.from({ length: 30 }, (_, i) => h.hook(`user${i}`)));
-  for (const r of results) assert.equal(r.code, 0, r.stderr);
-  assert(await h.until(() => h.deliveredIds().length >= 30, 20_000), "all delivered");
-  const ids = h.deliveredIds();
-  assert.equal(ids.length, 30, "each once");
-  assert.equal(new Set(ids).size, 30);
-  assert.equal(h.service.runs().length, 1, "one start for the burst");
-  // Every tattle process of this host is the service's: no hook left one behind.
-  const processes = processesWith(h.home.configPath);
-  assert.deepEqual(processes.map((p) => p.ppid), [h.service.pid], JSON.stringify(processes));
-  const { uids, groups, capEff } = credentialsOf(processes[0].pid);
-  assert.deepEqual(uids, [h.account.uid, h.account.uid, h.account.uid, h.account.uid]);
-  assert.deepEqual(groups, [], "no supplementary groups");
-  assert.equal(capEff, "0000000000000000", "no capabilities");
-  assert(h.events.requestCount <= 10, `${h.events.requestCount} PutEvents calls for 30 events`);
-});
+Deno.test(
+  "a burst of 30 logins on a systemd host: the socket starts the service once, as tattle; each event once; the hooks start nothing",
+  { ignore: notRoot("the sender's account and a mount namespace") },
+  async () => {
+    await using h = await serviceHost({ sender_idle: 30 });
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => h.hook(`user${i}`)));
+    for (const r of results) assert.equal(r.code, 0, r.stderr);
+    assert(await h.until(() => h.deliveredIds().length >= 30, 20_000), "all delivered");
+    const ids = h.deliveredIds();
+    assert.equal(ids.length, 30, "each once");
+    assert.equal(new Set(ids).size, 30);
+    assert.equal(h.service.runs().length, 1, "one start for the burst");
+    // Every tattle process of this host is the service's: no hook left one behind.
+    const processes = processesWith(h.home.configPath);
+    assert.deepEqual(processes.map((p) => p.ppid), [h.service.pid], JSON.stringify(processes));
+    const { uids, groups, capEff } = credentialsOf(processes[0].pid);
+    assert.deepEqual(uids, [h.account.uid, h.account.uid, h.account.uid, h.account.uid]);
+    assert.deepEqual(groups, [], "no supplementary groups");
+    assert.equal(capEff, "0000000000000000", "no capabilities");
+    assert(h.events.requestCount <= 10, `${h.events.requestCount} PutEvents calls for 30 events`);
+  },
+);
 
-Deno.test("the service stays sender_idle seconds, takes what comes meanwhile, leaves, and the next login starts it again", async () => {
-  if (notRoot("the sender's account and a mount namespace")) return;
-  await using h = await serviceHost({ sender_idle: 2 });
-  await h.logIn("first");
-  assert(await h.until(() => h.deliveredIds().length === 1, 15_000));
-  await new Promise((r) => setTimeout(r, 500));
-  await h.logIn("meanwhile");
-  assert(await h.until(() => h.deliveredIds().length === 2, 5_000), "taken while it ran");
-  assert.equal(h.service.runs().length, 1, "by the same run");
-  assert(await h.until(() => h.service.runs()[0].code !== undefined, 10_000), "it left when idle");
-  assert.equal(h.service.runs()[0].code, 0);
-  await h.logIn("later");
-  assert(await h.until(() => h.deliveredIds().length === 3, 15_000), "a new run sent it");
-  assert.equal(h.service.runs().length, 2);
-});
+Deno.test(
+  "the service stays sender_idle seconds, takes what comes meanwhile, leaves, and the next login starts it again",
+  { ignore: notRoot("the sender's account and a mount namespace") },
+  async () => {
+    await using h = await serviceHost({ sender_idle: 2 });
+    await h.logIn("first");
+    assert(await h.until(() => h.deliveredIds().length === 1, 15_000));
+    await new Promise((r) => setTimeout(r, 500));
+    await h.logIn("meanwhile");
+    assert(await h.until(() => h.deliveredIds().length === 2, 5_000), "taken while it ran");
+    assert.equal(h.service.runs().length, 1, "by the same run");
+    assert(
+      await h.until(() => h.service.runs()[0].code !== undefined, 10_000),
+      "it left when idle",
+    );
+    assert.equal(h.service.runs()[0].code, 0);
+    await h.logIn("later");
+    assert(await h.until(() => h.deliveredIds().length === 3, 15_000), "a new run sent it");
+    assert.equal(h.service.runs().length, 2);
+  },
+);
 
-Deno.test("a login while the service leaves is never stranded: its knock waits in the socket", async () => {
-  if (notRoot("the sender's account and a mount namespace")) return;
+Deno.test("a login while the service leaves is never stranded: its knock waits in the socket", {
+  ignore: notRoot("the sender's account and a mount namespace"),
+}, async () => {
   // The service leaves 50 ms after the spool empties; each round's login comes at a different
   // moment of that departure, from just before it to just after.
   await using h = await serviceHost({ sender_idle: 0.05 });
@@ -131,18 +141,21 @@ Deno.test("a login while the service leaves is never stranded: its knock waits i
   console.log(`  ${rounds} logins, ${h.service.runs().length} runs of the service`);
 });
 
-Deno.test("without systemd a hook starts the sender as the spool's owner (tattle): no capabilities, no groups", async () => {
-  if (notRoot("the sender's account")) return;
-  await using account = await withSenderAccount();
-  await using s = await scenario({ mode: "background", sender_idle: 5 });
-  await s.handTo(account);
-  assert.equal((await s.run()).code, 0);
-  assert(await s.until(() => s.deliveredIds().length === 1, 15_000), "delivered");
-  const [sender] = processesWith(s.home.configPath);
-  assert(sender, "the sender stays sender_idle seconds");
-  const { uids, groups, capEff } = credentialsOf(sender.pid);
-  assert.deepEqual(uids, [account.uid, account.uid, account.uid, account.uid]);
-  assert.deepEqual(groups, [], "supplementary groups cleared");
-  assert.equal(capEff, "0000000000000000");
-  Deno.kill(sender.pid, "SIGTERM");
-});
+Deno.test(
+  "without systemd a hook starts the sender as the spool's owner (tattle): no capabilities, no groups",
+  { ignore: notRoot("the sender's account") },
+  async () => {
+    await using account = await withSenderAccount();
+    await using s = await scenario({ mode: "background", sender_idle: 5 });
+    await s.handTo(account);
+    assert.equal((await s.run()).code, 0);
+    assert(await s.until(() => s.deliveredIds().length === 1, 15_000), "delivered");
+    const [sender] = processesWith(s.home.configPath);
+    assert(sender, "the sender stays sender_idle seconds");
+    const { uids, groups, capEff } = credentialsOf(sender.pid);
+    assert.deepEqual(uids, [account.uid, account.uid, account.uid, account.uid]);
+    assert.deepEqual(groups, [], "supplementary groups cleared");
+    assert.equal(capEff, "0000000000000000");
+    Deno.kill(sender.pid, "SIGTERM");
+  },
+);

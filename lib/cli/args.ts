@@ -99,8 +99,8 @@ export function parseOptions<O extends OptionSpecs>(
   return { values: values as OptionValues<O>, positionals };
 }
 
-/** Help lines for `specs`, aligned. */
-export function formatOptions(specs: OptionSpecs): string {
+/** Help lines for `specs`, aligned, each no wider than `lineWidth` (words allowing). */
+export function formatOptions(specs: OptionSpecs, lineWidth = Infinity): string {
   const rows = Object.entries(specs).map(([name, spec]) => {
     const short = spec.short ? `-${spec.short}, ` : "";
     const value = spec.value ? ` ${spec.value}` : "";
@@ -108,7 +108,23 @@ export function formatOptions(specs: OptionSpecs): string {
     return [`  ${short}--${name}${value}`, `${spec.help}${repeat}`];
   });
   const width = Math.min(30, Math.max(...rows.map(([left]) => left.length)) + 2);
+  const pad = " ".repeat(width);
+  const column = (text: string) => {
+    const lines: string[] = [];
+    let line = "";
+    for (const word of text.split(" ")) {
+      if (line !== "" && width + line.length + 1 + word.length > lineWidth) {
+        lines.push(line);
+        line = word;
+      } else {
+        line = line === "" ? word : `${line} ${word}`;
+      }
+    }
+    return [...lines, line].join(`\n${pad}`);
+  };
   return rows.map(([left, right]) =>
-    left.length + 1 >= width ? `${left}\n${" ".repeat(width)}${right}` : left.padEnd(width) + right
+    left.length + 1 >= width
+      ? `${left}\n${pad}${column(right)}`
+      : left.padEnd(width) + column(right)
   ).join("\n");
 }

@@ -67,7 +67,7 @@ export async function runCli(argv: string[], hook: Command): Promise<ExitCode> {
       if (!(error instanceof ArgsError)) throw error;
       throw usageError(`${error.message}; ${(await help()).usageLine(command)}`);
     }
-    if (values.help) return print((await help()).commandHelp(command, options));
+    if (values.help) return print((await help()).commandHelp(command));
     const settings = command.settings ? settingsFromFlags(values) : {};
     const configPath = (values.config as string | undefined) ?? DEFAULT_CONFIG_PATH;
     const configExplicit = values.config !== undefined;
@@ -118,8 +118,8 @@ export async function runCli(argv: string[], hook: Command): Promise<ExitCode> {
   }
 }
 
-/** Every option a command takes (its help lists them; so does the man page). */
-export function optionsOf(command: Command): OptionSpecs {
+/** Every option a command takes. */
+function optionsOf(command: Command): OptionSpecs {
   const settings = command.settings ? { ...CONFIG_OPTION, ...SETTINGS_OPTIONS } : {};
   return { ...command.options, ...settings, ...COMMON_OPTIONS };
 }
