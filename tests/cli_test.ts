@@ -336,10 +336,14 @@ Deno.test("run by hand: a shell's runtime variables are said as such, not report
     SSL_CERT_FILE: "/etc/ssl/certs/ca-certificates.crt",
     RUST_BACKTRACE: "1",
   };
-  const result = await runTattle(
-    ["--dry-run", "--identity", "none", "--region", "us-east-1"],
-    pamEnv(shell),
-  );
+  await using s = await scenario();
+  const result = await s.run(pamEnv(shell), [
+    "--dry-run",
+    "--identity",
+    "none",
+    "--region",
+    "us-east-1",
+  ]);
   assert.equal(result.code, 0, result.stderr);
   assert.equal(JSON.parse(JSON.parse(result.stdout).Detail).tamper, undefined);
   assert.match(
@@ -347,7 +351,6 @@ Deno.test("run by hand: a shell's runtime variables are said as such, not report
     /^tattle: note: run by hand, not by pam_exec: the environment is a shell's, and its runtime variables \(NODE_EXTRA_CA_CERTS, RUST_BACKTRACE, SSL_CERT_FILE\) are not reported as tamper\n$/,
   );
   // The same variables reaching the hook under pam_exec: tamper, named.
-  await using s = await scenario();
   const hook = await s.run(pamEnv(shell));
   assert.equal(hook.code, 0, hook.stderr);
   assert.deepEqual(s.events.received[0].detail.tamper, [

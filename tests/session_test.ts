@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { notRoot } from "./support/requires.ts";
 import type { Session } from "../lib/capture/pam.ts";
 import { recordOpen, takeOpen } from "../lib/capture/sessions.ts";
 import keys from "./fixtures/ssh_keys.json" with { type: "json" };
@@ -68,35 +69,44 @@ Deno.test("an open record of another user (an earlier process with the same pid)
   await Deno.remove(dir, { recursive: true });
 });
 
+/** Session records are root's: only tattle run as root removes them. */
+const notRootToClean = notRoot("session records are root's: only tattle run as root removes them");
+
 for (const command of ["flush", "sender"]) {
-  Deno.test(`tattle ${command}, under the permission set, removes the records of sshd processes that are gone`, async () => {
-    await using s = await scenario();
-    const live = Deno.pid;
-    const gone = 4_194_000; // above any pid this machine hands out
-    for (const pid of [live, gone]) {
-      await recordOpen(s.home.runtimeDir, pid, {
-        state: "opened",
-        user: "alice",
-        rhost: "",
-        service: "sshd",
-        tty: "ssh",
-        truncated: [],
-      }, new Date());
-    }
-    await Deno.writeTextFile(`${s.home.runtimeDir}/sessions/garbage.json.tmp`, "{");
-    await Deno.utime(`${s.home.runtimeDir}/sessions/garbage.json.tmp`, 0, 0);
-    // The sender cleans once the spool is empty (here at once), then leaves when idle.
-    const result = command === "flush" ? await s.flush() : await runTattle(
-      ["sender", "--sender-idle=0.01", "--config", s.home.configPath],
-      {},
-      s.home.access,
-    );
-    assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(
-      [...Deno.readDirSync(`${s.home.runtimeDir}/sessions`)].map((e) => e.name),
-      [`${live}.json`],
-    );
-  });
+  Deno.test(
+    `tattle ${command}, under the permission set, removes the records of sshd processes that are gone`,
+    {
+      ignore: notRootToClean,
+    },
+    async () => {
+      await using s = await scenario();
+      const live = Deno.pid;
+      const gone = 4_194_000; // above any pid this machine hands out
+      for (const pid of [live, gone]) {
+        await recordOpen(s.home.runtimeDir, pid, {
+          state: "opened",
+          user: "alice",
+          rhost: "",
+          service: "sshd",
+          tty: "ssh",
+          truncated: [],
+        }, new Date());
+      }
+      await Deno.writeTextFile(`${s.home.runtimeDir}/sessions/garbage.json.tmp`, "{");
+      await Deno.utime(`${s.home.runtimeDir}/sessions/garbage.json.tmp`, 0, 0);
+      // The sender cleans once the spool is empty (here at once), then leaves when idle.
+      const result = command === "flush" ? await s.flush() : await runTattle(
+        ["sender", "--sender-idle=0.01", "--config", s.home.configPath],
+        {},
+        s.home.access,
+      );
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(
+        [...Deno.readDirSync(`${s.home.runtimeDir}/sessions`)].map((e) => e.name),
+        [`${live}.json`],
+      );
+    },
+  );
 }
 
 Deno.test("run by hand from a terminal, the hook reports the real outcome (inline)", async () => {

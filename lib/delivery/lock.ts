@@ -53,17 +53,30 @@ async function openLockFile(path: string): Promise<Deno.FsFile> {
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
-  if (Deno.uid() !== 0) {
+  const dir = path.slice(0, path.lastIndexOf("/")) || "/";
+  // Root's runtime directory: only root makes files there, never the sender's account. A
+  // directory of the running user's own (tattle run by an unprivileged user, on its own spool)
+  // is that user's to fill.
+  if (Deno.uid() !== 0 && await ownerOfNearest(dir) !== Deno.uid()) {
     throw configError(
       `the lock file ${path} is missing and only root can create it: run tattle setup ` +
         "(or systemd-tmpfiles --create)",
     );
   }
-  await Deno.mkdir(path.slice(0, path.lastIndexOf("/")) || "/", { recursive: true, mode: 0o755 });
-  // Root, in a directory only root can change: readable by the sender's account, for flock.
+  await Deno.mkdir(dir, { recursive: true, mode: 0o755 });
+  // Readable by the sender's account, for flock.
   const created = await Deno.open(path, { write: true, create: true, mode: 0o644 });
   created.close();
   return await Deno.open(path, { read: true });
+}
+
+/** The owner of `dir`, or of the nearest directory above it that exists. */
+async function ownerOfNearest(dir: string): Promise<number | null | undefined> {
+  for (let path = dir; path !== ""; path = path.slice(0, path.lastIndexOf("/"))) {
+    const info = await Deno.stat(path).catch(() => undefined);
+    if (info) return info.uid;
+  }
+  return undefined;
 }
 
 function lockedOrClosed(file: Deno.FsFile, locked: boolean): SenderLock | undefined {
