@@ -1,7 +1,7 @@
 /**
  * The process-level tests again, against a compiled binary instead of
  * `deno run`: run when one can be built here (DENORT_BIN set, or
- * dl.deno.land reachable), otherwise reported as skipped with the reason.
+ * dl.deno.land reachable), otherwise reported as ignored with the reason.
  */
 
 import { compile } from "../tools/compile.ts";
@@ -36,12 +36,12 @@ const reason = (e: Error) =>
   `no denort runtime (set DENORT_BIN or allow dl.deno.land): ${e.message.split("\n")[0]}`;
 
 if (x86 instanceof Error) {
-  console.log(`compiled binary tests skipped: ${reason(x86)}`);
+  console.log(`ignored: the compiled binary tests: ${reason(x86)}`);
   await Deno.remove(dir, { recursive: true });
 }
 Deno.test({
   name: x86 instanceof Error
-    ? `compiled x86_64 binary: SKIPPED, ${reason(x86)}`
+    ? `compiled x86_64 binary: ignored, ${reason(x86)}`
     : "compiled x86_64 binary passes the process-level tests",
   ignore: x86 instanceof Error,
   fn: () => runSuiteWith(x86 as string),
@@ -66,7 +66,7 @@ const armSkip = x86 instanceof Error
   : undefined;
 Deno.test({
   name: armSkip
-    ? `compiled aarch64 binary under qemu: SKIPPED, ${armSkip}`
+    ? `compiled aarch64 binary under qemu: ignored, ${armSkip}`
     : "compiled aarch64 binary under qemu passes",
   ignore: armSkip !== undefined,
   fn: () => runSuiteWith(arm as string, [qemu!]),

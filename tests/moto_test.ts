@@ -24,7 +24,7 @@ const missing = missingMoto();
 if (missing && Deno.env.get("CI") === "true") {
   throw new Error(`moto tests cannot run in CI: ${missing}`);
 }
-if (missing) console.log(`moto tests skipped: ${missing}`);
+if (missing) console.log(`ignored: the moto tests: ${missing}`);
 
 async function helper(...args: string[]): Promise<string> {
   const out = await new Deno.Command("python3", { args: [HELPER, ...args] }).output();

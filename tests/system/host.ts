@@ -4,7 +4,7 @@
  * (tests/support/stand_in.ts).
  *
  * Needs root, pamtester, openssh-server, openssh-client and gcc. Outside CI a
- * missing prerequisite skips with the reason; with CI=true it fails. The
+ * missing prerequisite makes them ignored, saying why; with CI=true it fails. The
  * system's /etc/pam.d/sshd is never modified (each test checks).
  *
  * @module
@@ -40,13 +40,13 @@ export function missingPrerequisite(): string | undefined {
   return undefined;
 }
 
-/** The reason to skip, after failing outright in CI. */
+/** The reason to ignore them, after failing outright in CI. */
 export function prerequisites(): string | undefined {
   const missing = missingPrerequisite();
   if (missing && Deno.env.get("CI") === "true") {
     throw new Error(`system tests cannot run in CI: ${missing}`);
   }
-  if (missing) console.log(`system tests skipped: ${missing}`);
+  if (missing) console.log(`ignored: the system tests: ${missing}`);
   return missing;
 }
 
