@@ -24,18 +24,12 @@
  * a child subreaper.
  */
 
-import { permissionFlags } from "../lib/cli/permissions.ts";
-import { senderSocket } from "../lib/config/paths.ts";
-import { scenario } from "../tests/support/scenario.ts";
-import { withSenderAccount } from "../tests/support/sender_account.ts";
-import { senderService } from "../tests/support/sender_service.ts";
-import { writeStandIn } from "../tests/support/stand_in.ts";
+import { senderServiceHost } from "../tests/support/sender_service.ts";
 import {
   denoRunArgs,
   ON_SYSTEMD_HOST,
   pamEnv,
   procStat,
-  ROOT,
   sharedCacheDir,
   TATTLE_BIN,
 } from "../tests/support/tattle.ts";
@@ -103,32 +97,15 @@ function processFigures(pid: number) {
 
 /** tattle on a systemd host: the account, the layout, the service, and hooks that knock. */
 async function tattleRig() {
-  const account = await withSenderAccount();
-  const s = await scenario({ mode: "background", timeout: 2, sender_idle: SENDER_IDLE_S });
-  await s.handTo(account);
-  const standIn = await writeStandIn(s.home.dir, s.home.access);
-  const service = await senderService({
-    socketPath: senderSocket({ runtime_dir: s.home.runtimeDir }),
-    standIn,
-    configPath: s.home.configPath,
-    account,
-  });
+  const host = await senderServiceHost({ timeout: 2, sender_idle: SENDER_IDLE_S });
+  const { s, service } = host;
   const argv = TATTLE_BIN
     ? [TATTLE_BIN, "--config", s.home.configPath]
     : [Deno.execPath(), ...denoRunArgs(s.home.access), "--config", s.home.configPath];
   // An empty program started exactly as the hook is: deno, its flags, the permission set.
   const empty = `${s.home.dir}/empty.ts`;
   await Deno.writeTextFile(empty, "export {};\n");
-  const emptyArgv = [
-    Deno.execPath(),
-    "run",
-    "--quiet",
-    "--no-prompt",
-    "--frozen",
-    `--config=${ROOT}deno.json`,
-    ...permissionFlags({ read: s.home.access.read, write: s.home.access.write }),
-    empty,
-  ];
+  const emptyArgv = [Deno.execPath(), ...denoRunArgs(s.home.access, empty)];
   // Under `deno run`, what the stand-in sets for deno itself (tests/support/stand_in.ts).
   const launcher: Record<string, string> = TATTLE_BIN
     ? {}
@@ -158,11 +135,7 @@ async function tattleRig() {
     idle,
     hooks,
     emptyRuns: (n: number) => burst(emptyArgv, envs(n), ON_SYSTEMD_HOST),
-    async [Symbol.asyncDispose]() {
-      await service[Symbol.asyncDispose]();
-      await s[Symbol.asyncDispose]();
-      await account[Symbol.asyncDispose]();
-    },
+    [Symbol.asyncDispose]: host[Symbol.asyncDispose],
   };
 }
 

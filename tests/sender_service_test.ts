@@ -11,35 +11,14 @@ import { senderSocket } from "../lib/config/paths.ts";
 import { notRoot } from "./support/requires.ts";
 import { scenario } from "./support/scenario.ts";
 import { withSenderAccount } from "./support/sender_account.ts";
-import { credentialsOf, processesWith, senderService } from "./support/sender_service.ts";
-import { writeStandIn } from "./support/stand_in.ts";
+import { credentialsOf, processesWith, senderServiceHost } from "./support/sender_service.ts";
 import { ON_SYSTEMD_HOST, pamEnv, runTattle } from "./support/tattle.ts";
 
 /** A host whose sender is the service: the account, the layout, the socket. */
 async function serviceHost(config: Record<string, unknown> = {}) {
-  // Undone in reverse order, each step on its own: a failing step neither hides the test's
-  // own error nor stops the others.
-  const undo: Array<() => Promise<unknown>> = [];
-  const dispose = async () => {
-    for (const step of undo.reverse()) {
-      await step().catch((error) => console.log(`  cleanup: ${error}`));
-    }
-  };
+  const host = await senderServiceHost(config);
+  const { s, service } = host;
   try {
-    const account = await withSenderAccount();
-    undo.push(() => account[Symbol.asyncDispose]());
-    const s = await scenario({ mode: "background", ...config });
-    const disposeScenario = s[Symbol.asyncDispose]; // replaced below by this host's
-    undo.push(() => disposeScenario());
-    await s.handTo(account);
-    const standIn = await writeStandIn(s.home.dir, s.home.access);
-    const service = await senderService({
-      socketPath: senderSocket({ runtime_dir: s.home.runtimeDir }),
-      standIn,
-      configPath: s.home.configPath,
-      account,
-    });
-    undo.push(() => service[Symbol.asyncDispose]());
     /** A login's hook, as pam_exec runs it on a systemd host. */
     const hook = (user = "alice", type = "open_session") =>
       runTattle(["--config", s.home.configPath], pamEnv({ PAM_USER: user, PAM_TYPE: type }), {
@@ -70,9 +49,15 @@ async function serviceHost(config: Record<string, unknown> = {}) {
       };
       assert.equal(result.code, 0, result.code === 0 ? "" : said());
     };
-    return Object.assign(s, { account, service, hook, logIn, [Symbol.asyncDispose]: dispose });
+    return Object.assign(s, {
+      account: host.account,
+      service,
+      hook,
+      logIn,
+      [Symbol.asyncDispose]: host[Symbol.asyncDispose],
+    });
   } catch (error) {
-    await dispose();
+    await host[Symbol.asyncDispose]();
     throw error;
   }
 }

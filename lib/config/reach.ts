@@ -41,9 +41,7 @@ export async function assertReachable(
 ): Promise<void> {
   for (const [setting, needs] of Object.entries(PATH_SETTINGS)) {
     const path = config[setting as keyof typeof PATH_SETTINGS];
-    if (path === undefined) continue;
-    const missing = needs.filter((access) => !isGranted(access, path));
-    if (missing.length > 0) throw await outsideError(`${setting} ${path}`, missing);
+    await assertPathReachable(setting, path, [...needs], isGranted);
   }
 }
 

@@ -6,26 +6,9 @@
  * root, nft and the tattle account (the rule names it).
  */
 
+import { runChecked } from "./command.ts";
 import { lacks } from "./requires.ts";
 import { ROOT } from "./tattle.ts";
-
-async function nft(args: string[], stdin?: string): Promise<void> {
-  const child = new Deno.Command("/usr/sbin/nft", {
-    args,
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(stdin));
-    await writer.close();
-  }
-  const out = await child.output();
-  if (!out.success) {
-    throw new Error(`nft ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
-  }
-}
 
 /** The contrib rule for an IMDS at 127.0.0.1:`port`, in table `table`. */
 export async function imdsRuleFor(port: number, table: string): Promise<string> {
@@ -41,6 +24,9 @@ export async function imdsRuleFor(port: number, table: string): Promise<string> 
 }
 
 /** Closes the fake IMDS at 127.0.0.1:`port` to every account but root and tattle. */
+/** Runs nft. */
+const nft = (args: string[], stdin?: string) => runChecked("/usr/sbin/nft", args, stdin);
+
 export async function closeImdsToOthers(port: number) {
   if (lacks(["/usr/sbin/nft"], "apt-get install nftables")) {
     throw new Error("nft is missing: doctor's IMDS check cannot be tested");

@@ -8,7 +8,10 @@
  */
 
 import type { LocalAccount } from "../../lib/host/accounts.ts";
-import { BINARY } from "../../lib/config/paths.ts";
+import { BINARY, senderSocket } from "../../lib/config/paths.ts";
+import { scenario } from "./scenario.ts";
+import { withSenderAccount } from "./sender_account.ts";
+import { writeStandIn } from "./stand_in.ts";
 import { ROOT } from "./tattle.ts";
 
 const STAND_IN_PID1 = new URL("./socket_unit.py", import.meta.url).pathname;
@@ -153,4 +156,39 @@ export function credentialsOf(pid: number) {
     capEff: field("CapEff"),
     noNewPrivs: field("NoNewPrivs"),
   };
+}
+
+/**
+ * A systemd host's tattle for a test or the bench: the sender's account,
+ * a scenario whose directories are laid out for it, and the service its
+ * socket starts. Disposing undoes each step, last first, each on its own:
+ * a failing step neither hides the caller's error nor stops the others.
+ */
+export async function senderServiceHost(config: Record<string, unknown>) {
+  const undo: Array<() => Promise<unknown>> = [];
+  const dispose = async () => {
+    for (const step of undo.splice(0).reverse()) {
+      await step().catch((error) => console.log(`  cleanup: ${error}`));
+    }
+  };
+  try {
+    const account = await withSenderAccount();
+    undo.push(() => account[Symbol.asyncDispose]());
+    const s = await scenario({ mode: "background", ...config });
+    const disposeScenario = s[Symbol.asyncDispose]; // callers may put theirs on `s`
+    undo.push(() => disposeScenario());
+    await s.handTo(account);
+    const standIn = await writeStandIn(s.home.dir, s.home.access);
+    const service = await senderService({
+      socketPath: senderSocket({ runtime_dir: s.home.runtimeDir }),
+      standIn,
+      configPath: s.home.configPath,
+      account,
+    });
+    undo.push(() => service[Symbol.asyncDispose]());
+    return { account, s, service, [Symbol.asyncDispose]: dispose };
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
 }

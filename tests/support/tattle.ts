@@ -75,10 +75,10 @@ function exists(path: string): boolean {
 }
 
 /**
- * `deno run` arguments (after the deno executable) that start main.ts with
- * the permission set plus `paths`, as the binary would run.
+ * `deno run` arguments (after the deno executable) that start `entry`
+ * (main.ts) with the permission set plus `paths`, as the binary would run.
  */
-export function denoRunArgs(paths: RunOptions = {}): string[] {
+export function denoRunArgs(paths: RunOptions = {}, entry = `${ROOT}main.ts`): string[] {
   return [
     "run",
     "--quiet",
@@ -87,7 +87,7 @@ export function denoRunArgs(paths: RunOptions = {}): string[] {
     `--config=${ROOT}deno.json`,
     // Under `deno run`, tattle's own executable (for the detached sender) is deno.
     ...permissionFlags({ read: paths.read, write: paths.write, run: [Deno.execPath()] }),
-    `${ROOT}main.ts`,
+    entry,
   ];
 }
 

@@ -10,6 +10,7 @@
  * @module
  */
 
+import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { BINARY } from "../../lib/config/paths.ts";
 import { runTattle } from "../support/tattle.ts";
@@ -108,6 +109,41 @@ export class Cleanups {
   }
 }
 
+/** Why the system tests are ignored here: asked (and said) once. */
+let missingOnce: { why: string | undefined } | undefined;
+
+/**
+ * A system test: ignored (saying why) where the prerequisites are missing;
+ * `fn` registers its undo steps in `cleanups`, which run, last first,
+ * whatever happens; then this machine's /etc/pam.d/sshd must be exactly as
+ * it was.
+ */
+export function systemTest(
+  name: string,
+  fn: (cleanups: Cleanups, t: Deno.TestContext) => Promise<void>,
+): void {
+  Deno.test({
+    name,
+    ignore: (missingOnce ??= { why: prerequisites() }).why !== undefined,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn(t) {
+      const systemPamBefore = sha256(SYSTEM_PAM);
+      const cleanups = new Cleanups();
+      try {
+        await fn(cleanups, t);
+      } finally {
+        await cleanups.run();
+        assert.equal(
+          sha256(SYSTEM_PAM),
+          systemPamBefore,
+          "/etc/pam.d/sshd is byte-for-byte unchanged",
+        );
+      }
+    },
+  });
+}
+
 /** A real local user with an ed25519 key authorized for ssh. */
 export interface TestUser {
   name: string;
@@ -157,38 +193,26 @@ export interface TestSshd {
 }
 
 /**
- * Starts sshd on 127.0.0.1 through a symlink named `service`, so PAM uses
- * /etc/pam.d/`service` (sshd names its PAM service after itself); `under`
- * is a command it runs under (ON_SYSTEMD_HOST, tests/support/tattle.ts).
+ * An sshd config for `name` in `dir`, on a free port of 127.0.0.1, with a
+ * host key of its own, PAM on, keys only.
  */
-export async function startSshd(
+export async function writeSshdConfig(
   dir: string,
-  service: string,
-  pam: string,
-  cleanups: Cleanups,
-  under: string[] = [],
-): Promise<TestSshd> {
+  name: string,
+): Promise<{ port: number; config: string; pidFile: string }> {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = listener.addr.port;
   listener.close();
-  const link = `/usr/local/sbin/${service}`;
-  const pidFile = `${dir}/${service}.pid`;
-  await sh("/usr/bin/ssh-keygen", [
-    "-q",
-    "-t",
-    "ed25519",
-    "-N",
-    "",
-    "-f",
-    `${dir}/${service}_host_key`,
-  ]);
-  await Deno.mkdir("/run/sshd", { recursive: true, mode: 0o755 });
+  const pidFile = `${dir}/${name}.pid`;
+  const hostKey = `${dir}/${name}_host_key`;
+  await sh("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", hostKey]);
+  const config = `${dir}/${name}_config`;
   await Deno.writeTextFile(
-    `${dir}/${service}_config`,
+    config,
     [
       `Port ${port}`,
       "ListenAddress 127.0.0.1",
-      `HostKey ${dir}/${service}_host_key`,
+      `HostKey ${hostKey}`,
       `PidFile ${pidFile}`,
       "UsePAM yes",
       "UseDNS no",
@@ -198,30 +222,12 @@ export async function startSshd(
       "",
     ].join("\n"),
   );
-  const pamFile = `/etc/pam.d/${service}`;
-  const setPam = (text: string) => Deno.writeTextFile(pamFile, text);
-  await setPam(pam);
-  cleanups.add(() => Deno.remove(pamFile));
-  await Deno.remove(link).catch(() => {});
-  await Deno.symlink(SSHD, link);
-  cleanups.add(() => Deno.remove(link));
-  const [program, ...args] = [
-    ...under,
-    link,
-    "-f",
-    `${dir}/${service}_config`,
-    "-E",
-    `${dir}/${service}.log`,
-  ];
-  await sh(program, args);
-  cleanups.add(async () => {
-    const pid = Number(await Deno.readTextFile(pidFile).catch(() => "0"));
-    if (pid > 0) Deno.kill(pid, "SIGTERM");
-  });
-  for (let i = 0; i < 200 && sha256(pidFile) === "absent"; i++) {
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  const sshOptions = (user: TestUser) => [
+  return { port, config, pidFile };
+}
+
+/** The ssh client's options for `user` against a test sshd on `port`. */
+export function sshClientOptions(user: TestUser, port: number): string[] {
+  return [
     "-i",
     user.key,
     "-o",
@@ -235,6 +241,47 @@ export async function startSshd(
     "-p",
     String(port),
   ];
+}
+
+/**
+ * Starts sshd on 127.0.0.1 through a symlink named `service`, so PAM uses
+ * /etc/pam.d/`service` (sshd names its PAM service after itself); `under`
+ * is a command it runs under (ON_SYSTEMD_HOST, tests/support/tattle.ts).
+ */
+export async function startSshd(
+  dir: string,
+  service: string,
+  pam: string,
+  cleanups: Cleanups,
+  under: string[] = [],
+): Promise<TestSshd> {
+  const { port, config, pidFile } = await writeSshdConfig(dir, service);
+  const link = `/usr/local/sbin/${service}`;
+  await Deno.mkdir("/run/sshd", { recursive: true, mode: 0o755 });
+  const pamFile = `/etc/pam.d/${service}`;
+  const setPam = (text: string) => Deno.writeTextFile(pamFile, text);
+  await setPam(pam);
+  cleanups.add(() => Deno.remove(pamFile));
+  await Deno.remove(link).catch(() => {});
+  await Deno.symlink(SSHD, link);
+  cleanups.add(() => Deno.remove(link));
+  const [program, ...args] = [
+    ...under,
+    link,
+    "-f",
+    config,
+    "-E",
+    `${dir}/${service}.log`,
+  ];
+  await sh(program, args);
+  cleanups.add(async () => {
+    const pid = Number(await Deno.readTextFile(pidFile).catch(() => "0"));
+    if (pid > 0) Deno.kill(pid, "SIGTERM");
+  });
+  for (let i = 0; i < 200 && sha256(pidFile) === "absent"; i++) {
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  const sshOptions = (user: TestUser) => sshClientOptions(user, port);
   return {
     port,
     service,

@@ -18,7 +18,16 @@ import { startFakeEventBridge } from "../fakes/eventbridge.ts";
 import { FAKE_ROLE, startFakeImds } from "../fakes/imds.ts";
 import { VERSION } from "../../lib/cli/version.ts";
 import { ROOT, sharedCacheDir } from "../support/tattle.ts";
-import { Cleanups, createUser, prerequisites, sh, type TestUser, writeStandIn } from "./host.ts";
+import {
+  Cleanups,
+  createUser,
+  prerequisites,
+  sh,
+  sshClientOptions,
+  type TestUser,
+  writeSshdConfig,
+  writeStandIn,
+} from "./host.ts";
 import { type OverlayHost, overlayHost } from "./overlay.ts";
 
 const missing = prerequisites() ??
@@ -72,44 +81,16 @@ async function until(check: () => boolean | Promise<boolean>, ms: number): Promi
 
 /** Starts sshd inside, on 127.0.0.1, with the copy's own /etc/pam.d/sshd (service "sshd"). */
 async function startSshd(host: OverlayHost, dir: string): Promise<number> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
-  await sh("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", `${dir}/host_key`]);
-  await Deno.writeTextFile(
-    `${dir}/sshd_config`,
-    [
-      `Port ${port}`,
-      "ListenAddress 127.0.0.1",
-      `HostKey ${dir}/host_key`,
-      `PidFile ${dir}/sshd.pid`,
-      "UsePAM yes",
-      "UseDNS no",
-      "PasswordAuthentication no",
-      "KbdInteractiveAuthentication no",
-      "",
-    ].join("\n"),
-  );
+  const { port, config } = await writeSshdConfig(dir, "sshd");
   await host.run("/bin/mkdir", ["-p", "/run/sshd"]);
-  await host.run("/usr/sbin/sshd", ["-f", `${dir}/sshd_config`, "-E", `${dir}/sshd.log`]);
+  await host.run("/usr/sbin/sshd", ["-f", config, "-E", `${dir}/sshd.log`]);
   return port;
 }
 
 function ssh(user: TestUser, port: number, command: string[], stdin: "null" | "piped" = "null") {
   return new Deno.Command("/usr/bin/ssh", {
     args: [
-      "-i",
-      user.key,
-      "-o",
-      "StrictHostKeyChecking=no",
-      "-o",
-      "UserKnownHostsFile=/dev/null",
-      "-o",
-      "BatchMode=yes",
-      "-o",
-      "LogLevel=ERROR",
-      "-p",
-      String(port),
+      ...sshClientOptions(user, port),
       `${user.name}@127.0.0.1`,
       ...command,
     ],

@@ -20,19 +20,15 @@ import {
   Cleanups,
   createUser,
   forThisCheckout,
-  prerequisites,
   sessionScopes,
-  sha256,
   stackFromSetup,
   startSshd,
-  SYSTEM_PAM,
+  systemTest,
   type TestSshd,
   type TestUser,
   withUtmp,
   writeStandIn,
 } from "./host.ts";
-
-const missing = prerequisites();
 
 /**
  * A host with reconciliation on, its sshd's stack made by `stackOf` from
@@ -91,13 +87,9 @@ async function inUtmp(user: string): Promise<boolean> {
   return fromUtmp(await readUtmp(UTMP)).some((s) => s.user === user);
 }
 
-Deno.test({
-  name: "system: a pty login whose hook cannot run is reported from utmp, found_by reconcile, once",
-  ignore: missing !== undefined,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn(t) {
-    const systemPamBefore = sha256(SYSTEM_PAM);
+systemTest(
+  "system: a pty login whose hook cannot run is reported from utmp, found_by reconcile, once",
+  async (_cleanups, t) => {
     const cases: Array<[string, Parameters<typeof reconcileHost>[2]]> = [
       // The user filled their session's task limit, leaving 3 tasks: the runtime cannot start.
       ["a session at its task limit", { pidsFree: 3 }],
@@ -135,77 +127,56 @@ Deno.test({
         }
       });
     }
-    assert.equal(sha256(SYSTEM_PAM), systemPamBefore, "/etc/pam.d/sshd is byte-for-byte unchanged");
   },
-});
+);
 
-Deno.test({
-  name: "system: a session whose sshd is killed (SIGKILL to its scope) is closed lost, once",
-  ignore: missing !== undefined,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const systemPamBefore = sha256(SYSTEM_PAM);
-    const cleanups = new Cleanups();
-    try {
-      const h = await reconcileHost(cleanups, "k");
-      const session = ptySession(h.sshd, h.user, 60);
-      assert(await h.s.until(() => h.events().length === 1, 15_000), "the hook's open");
-      assert(await waitFor(() => inUtmp(h.user.name)));
-      // What `loginctl kill-session N --signal=SIGKILL`, allowed to the session's owner, does.
-      const scope = h.scopes.processes(h.user.name);
-      assert(scope.length >= 2, `the session's processes: ${scope}`);
-      for (const pid of scope) Deno.kill(pid, "SIGKILL");
-      await session.ended;
-      await h.flush();
-      assert(await h.s.until(() => h.events().length === 2, 15_000), "the close, lost");
-      await h.flush();
-      await h.flush();
-      await new Promise((r) => setTimeout(r, 500));
-      const details = h.events().map((e) => e.detail);
-      assert.deepEqual(details.map((d) => [d.session, d.found_by, d.close]), [
-        ["opened", undefined, undefined],
-        ["closed", undefined, "lost"],
-      ]);
-      assert.equal(typeof details[1].duration_seconds, "number");
-    } finally {
-      await cleanups.run();
-    }
-    assert.equal(sha256(SYSTEM_PAM), systemPamBefore, "/etc/pam.d/sshd is byte-for-byte unchanged");
+systemTest(
+  "system: a session whose sshd is killed (SIGKILL to its scope) is closed lost, once",
+  async (cleanups) => {
+    const h = await reconcileHost(cleanups, "k");
+    const session = ptySession(h.sshd, h.user, 60);
+    assert(await h.s.until(() => h.events().length === 1, 15_000), "the hook's open");
+    assert(await waitFor(() => inUtmp(h.user.name)));
+    // What `loginctl kill-session N --signal=SIGKILL`, allowed to the session's owner, does.
+    const scope = h.scopes.processes(h.user.name);
+    assert(scope.length >= 2, `the session's processes: ${scope}`);
+    for (const pid of scope) Deno.kill(pid, "SIGKILL");
+    await session.ended;
+    await h.flush();
+    assert(await h.s.until(() => h.events().length === 2, 15_000), "the close, lost");
+    await h.flush();
+    await h.flush();
+    await new Promise((r) => setTimeout(r, 500));
+    const details = h.events().map((e) => e.detail);
+    assert.deepEqual(details.map((d) => [d.session, d.found_by, d.close]), [
+      ["opened", undefined, undefined],
+      ["closed", undefined, "lost"],
+    ]);
+    assert.equal(typeof details[1].duration_seconds, "number");
   },
-});
+);
 
-Deno.test({
-  name: "system: a normal login is reported once, with reconciliation before, during and after it",
-  ignore: missing !== undefined,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const systemPamBefore = sha256(SYSTEM_PAM);
-    const cleanups = new Cleanups();
-    try {
-      const h = await reconcileHost(cleanups, "n");
-      await h.flush(); // before the login
-      const session = ptySession(h.sshd, h.user, 3);
-      assert(await h.s.until(() => h.events().length === 1, 15_000), "the hook's open");
-      assert(await waitFor(() => inUtmp(h.user.name)));
-      await h.flush(); // between open and close, utmp listing the session
-      await session.ended;
-      assert(await h.s.until(() => h.events().length === 2, 15_000), "the hook's close");
-      await h.flush(); // after the close, wtmp holding the login and the logout
-      await h.flush();
-      await new Promise((r) => setTimeout(r, 500));
-      const details = h.events().map((e) => e.detail);
-      assert.deepEqual(details.map((d) => [d.session, d.found_by, d.close]), [
-        ["opened", undefined, undefined],
-        ["closed", undefined, undefined],
-      ]);
-    } finally {
-      await cleanups.run();
-    }
-    assert.equal(sha256(SYSTEM_PAM), systemPamBefore, "/etc/pam.d/sshd is byte-for-byte unchanged");
+systemTest(
+  "system: a normal login is reported once, with reconciliation before, during and after it",
+  async (cleanups) => {
+    const h = await reconcileHost(cleanups, "n");
+    await h.flush(); // before the login
+    const session = ptySession(h.sshd, h.user, 3);
+    assert(await h.s.until(() => h.events().length === 1, 15_000), "the hook's open");
+    assert(await waitFor(() => inUtmp(h.user.name)));
+    await h.flush(); // between open and close, utmp listing the session
+    await session.ended;
+    assert(await h.s.until(() => h.events().length === 2, 15_000), "the hook's close");
+    await h.flush(); // after the close, wtmp holding the login and the logout
+    await h.flush();
+    await new Promise((r) => setTimeout(r, 500));
+    const details = h.events().map((e) => e.detail);
+    assert.deepEqual(details.map((d) => [d.session, d.found_by, d.close]), [
+      ["opened", undefined, undefined],
+      ["closed", undefined, undefined],
+    ]);
   },
-});
+);
 
 /** Polls an asynchronous check for up to 10 s. */
 async function waitFor(check: () => Promise<boolean>, ms = 10_000): Promise<boolean> {
