@@ -54,7 +54,8 @@ async function login(ctx: CommandContext<typeof HOOK.options>): Promise<ExitCode
   //    run), the environment is an operator's shell: its runtime variables are
   //    said as such, not reported as tamper. No user can make pam_exec's hook
   //    either.
-  const byHand = ctx.values["dry-run"] === true || Deno.stderr.isTerminal();
+  const terminal = Deno.stderr.isTerminal();
+  const byHand = ctx.values["dry-run"] === true || terminal;
   if (byHand && environment.runtime.length > 0) {
     stderrLine(
       "tattle: note: run by hand, not by pam_exec: the environment is a shell's, and its runtime " +
@@ -85,7 +86,7 @@ async function login(ctx: CommandContext<typeof HOOK.options>): Promise<ExitCode
     lock: senderLock(config),
     wake: () => wakeSender(config, ctx.configPath, ctx.settingsArgs),
     networkMs: config.timeout * 1000,
-    mode: Deno.stderr.isTerminal() ? "inline" : config.mode,
+    mode: terminal ? "inline" : config.mode,
     log: ctx.log,
     // Loaded on use: a background hook never sends.
     flush: async (deadline) =>
